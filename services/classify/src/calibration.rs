@@ -1,0 +1,278 @@
+//! Post-hoc calibration of the softmax on held-out labels.
+//!
+//! * Temperature scaling (Guo et al., 2017): probabilities `softmax(z / T)` with the single
+//!   `T > 0` minimising the negative log-likelihood of the calibration labels. The NLL is
+//!   convex in `1/T`, so a golden-section search over `1/T` finds the optimum
+//!   deterministically. It never changes the arg-max, so accuracy is untouched.
+//! * Top-label temperature: the same map, but `T` minimises the binary cross-entropy of
+//!   "the arg-max is right" against the top probability. That is a proper scoring rule for
+//!   exactly the confidence the labeling queue thresholds and ECE measures; the NLL fit also
+//!   answers to the tail classes and, on a model that is already nearly calibrated (many
+//!   labels), can make the top-label confidence worse (measured in bench/classify).
+//! * Isotonic (Zadrozny & Elkan, 2002): per class, a monotone map from the raw probability
+//!   to the one-vs-rest frequency (pool-adjacent-violators, linear interpolation between
+//!   fitted points, clipped at the ends), then renormalised to sum to one.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::CalibrationMethod;
+use crate::softmax::softmax_into;
+
+/// A fitted calibration map from logits to probabilities.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum Calibrator {
+    None,
+    /// `softmax(z / temperature)`; fitted by NLL or by top-label cross-entropy.
+    Temperature { temperature: f32 },
+    /// One step function per fitted class: increasing `x` (raw probability) and `y`.
+    Isotonic { curves: Vec<IsotonicCurve> },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IsotonicCurve {
+    pub x: Vec<f32>,
+    pub y: Vec<f32>,
+}
+
+impl Calibrator {
+    /// Calibrated probabilities over the fitted classes.
+    pub(crate) fn probabilities(&self, logits: &[f64]) -> Vec<f64> {
+        let mut p = vec![0.0; logits.len()];
+        match self {
+            Calibrator::None => {
+                softmax_into(logits, &mut p);
+            }
+            Calibrator::Temperature { temperature } => {
+                let t = f64::from(*temperature);
+                let scaled: Vec<f64> = logits.iter().map(|z| z / t).collect();
+                softmax_into(&scaled, &mut p);
+            }
+            Calibrator::Isotonic { curves } => {
+                softmax_into(logits, &mut p);
+                let raw = p.clone();
+                for (pc, curve) in p.iter_mut().zip(curves) {
+                    *pc = curve.eval(*pc);
+                }
+                let sum: f64 = p.iter().sum();
+                if sum > 1e-12 {
+                    p.iter_mut().for_each(|v| *v /= sum);
+                } else {
+                    p = raw; // every curve says 0: no information, keep the model's view
+                }
+            }
+        }
+        p
+    }
+
+    pub fn temperature(&self) -> f32 {
+        match self {
+            Calibrator::Temperature { temperature } => *temperature,
+            _ => 1.0,
+        }
+    }
+}
+
+/// Mean NLL of `labels` under `softmax(beta * z)`.
+fn scaled_nll(logits: &[Vec<f64>], labels: &[usize], beta: f64) -> f64 {
+    let mut total = 0.0;
+    for (z, &y) in logits.iter().zip(labels) {
+        let scaled: Vec<f64> = z.iter().map(|v| v * beta).collect();
+        let mut p = vec![0.0; z.len()];
+        let lse = softmax_into(&scaled, &mut p);
+        total += lse - scaled[y];
+    }
+    total / labels.len().max(1) as f64
+}
+
+/// Mean binary cross-entropy of "arg-max is right" against the top probability of
+/// `softmax(beta * z)`. The arg-max does not depend on `beta`.
+fn scaled_top_label_bce(logits: &[Vec<f64>], labels: &[usize], beta: f64) -> f64 {
+    let mut total = 0.0;
+    for (z, &y) in logits.iter().zip(labels) {
+        let scaled: Vec<f64> = z.iter().map(|v| v * beta).collect();
+        let mut p = vec![0.0; z.len()];
+        softmax_into(&scaled, &mut p);
+        let top = (0..p.len()).fold(0, |best, i| if p[i] > p[best] { i } else { best });
+        let confidence = p[top].clamp(1e-12, 1.0 - 1e-12);
+        total -= if top == y { confidence.ln() } else { (1.0 - confidence).ln() };
+    }
+    total / labels.len().max(1) as f64
+}
+
+/// Minimises `loss(beta)` over `beta = 1/T` in `[0.01, 100]`: a coarse log-spaced scan
+/// (robust to a non-convex loss), then golden-section search in the best bracket.
+fn search_inverse_temperature(loss: impl Fn(f64) -> f64) -> f64 {
+    const STEPS: usize = 40;
+    let (lo, hi) = (0.01f64.ln(), 100f64.ln());
+    let grid: Vec<f64> = (0..=STEPS).map(|i| lo + (hi - lo) * i as f64 / STEPS as f64).collect();
+    let values: Vec<f64> = grid.iter().map(|&g| loss(g.exp())).collect();
+    let best = (0..values.len()).fold(0, |b, i| if values[i] < values[b] { i } else { b });
+    let (mut lo, mut hi) = (grid[best.saturating_sub(1)], grid[(best + 1).min(STEPS)]);
+    let ratio = (5f64.sqrt() - 1.0) / 2.0;
+    let f = |log_beta: f64| loss(log_beta.exp());
+    let mut a = hi - ratio * (hi - lo);
+    let mut b = lo + ratio * (hi - lo);
+    let (mut fa, mut fb) = (f(a), f(b));
+    for _ in 0..40 {
+        if fa <= fb {
+            hi = b;
+            b = a;
+            fb = fa;
+            a = hi - ratio * (hi - lo);
+            fa = f(a);
+        } else {
+            lo = a;
+            a = b;
+            fa = fb;
+            b = lo + ratio * (hi - lo);
+            fb = f(b);
+        }
+    }
+    ((lo + hi) / 2.0).exp()
+}
+
+/// Temperature minimising held-out NLL; 1 without calibration examples.
+pub(crate) fn fit_temperature(logits: &[Vec<f64>], labels: &[usize]) -> f32 {
+    if labels.is_empty() {
+        return 1.0;
+    }
+    (1.0 / search_inverse_temperature(|beta| scaled_nll(logits, labels, beta))) as f32
+}
+
+/// Temperature minimising the top-label cross-entropy; 1 without calibration examples.
+pub(crate) fn fit_top_label_temperature(logits: &[Vec<f64>], labels: &[usize]) -> f32 {
+    if labels.is_empty() {
+        return 1.0;
+    }
+    (1.0 / search_inverse_temperature(|beta| scaled_top_label_bce(logits, labels, beta))) as f32
+}
+
+/// Fits the calibration map of `method` from held-out logits over `classes` fitted classes
+/// (entries may be `-inf` for a class the producing model did not know).
+pub(crate) fn fit_calibrator(
+    method: CalibrationMethod,
+    logits: &[Vec<f64>],
+    labels: &[usize],
+    classes: usize,
+) -> Calibrator {
+    match method {
+        CalibrationMethod::None => Calibrator::None,
+        CalibrationMethod::Temperature => Calibrator::Temperature { temperature: fit_temperature(logits, labels) },
+        CalibrationMethod::TopLabelTemperature => Calibrator::Temperature {
+            temperature: fit_top_label_temperature(logits, labels),
+        },
+        CalibrationMethod::Isotonic => fit_isotonic(logits, labels, classes),
+    }
+}
+
+impl IsotonicCurve {
+    /// Pool-adjacent-violators fit of `targets` (0/1) against `scores`, non-decreasing.
+    fn fit(scores: &[f64], targets: &[f64]) -> Self {
+        let mut order: Vec<usize> = (0..scores.len()).collect();
+        order.sort_by(|&i, &j| scores[i].total_cmp(&scores[j]).then(i.cmp(&j)));
+        // Blocks of (sum of targets, weight, min x, max x).
+        let mut blocks: Vec<(f64, f64, f64, f64)> = Vec::new();
+        for &i in &order {
+            blocks.push((targets[i], 1.0, scores[i], scores[i]));
+            while blocks.len() > 1 {
+                let (s2, w2, _, hi2) = blocks[blocks.len() - 1];
+                let (s1, w1, lo1, _) = blocks[blocks.len() - 2];
+                if s1 / w1 < s2 / w2 {
+                    break;
+                }
+                blocks.truncate(blocks.len() - 2);
+                blocks.push((s1 + s2, w1 + w2, lo1, hi2));
+            }
+        }
+        // Each block contributes its two end points at its mean value, like scikit-learn's
+        // interpolating IsotonicRegression.
+        let mut x = Vec::with_capacity(blocks.len() * 2);
+        let mut y = Vec::with_capacity(blocks.len() * 2);
+        for (s, w, lo, hi) in blocks {
+            let value = (s / w) as f32;
+            x.push(lo as f32);
+            y.push(value);
+            if hi > lo {
+                x.push(hi as f32);
+                y.push(value);
+            }
+        }
+        IsotonicCurve { x, y }
+    }
+
+    fn eval(&self, p: f64) -> f64 {
+        let p = p as f32;
+        let (Some(&first), Some(&last)) = (self.x.first(), self.x.last()) else {
+            return f64::from(p);
+        };
+        if p <= first {
+            return f64::from(self.y[0]);
+        }
+        if p >= last {
+            return f64::from(self.y[self.y.len() - 1]);
+        }
+        let k = self.x.partition_point(|&v| v <= p); // 1..len-1
+        let (x0, x1, y0, y1) = (self.x[k - 1], self.x[k], self.y[k - 1], self.y[k]);
+        let t = if x1 > x0 { (p - x0) / (x1 - x0) } else { 0.0 };
+        f64::from(y0 + t * (y1 - y0))
+    }
+}
+
+/// One isotonic curve per class from the raw softmax of the calibration logits.
+fn fit_isotonic(logits: &[Vec<f64>], labels: &[usize], classes: usize) -> Calibrator {
+    if labels.is_empty() {
+        return Calibrator::None;
+    }
+    let probs: Vec<Vec<f64>> = logits
+        .iter()
+        .map(|z| {
+            let mut p = vec![0.0; z.len()];
+            softmax_into(z, &mut p);
+            p
+        })
+        .collect();
+    let curves = (0..classes)
+        .map(|c| {
+            let scores: Vec<f64> = probs.iter().map(|p| p[c]).collect();
+            let targets: Vec<f64> = labels.iter().map(|&y| f64::from(u8::from(y == c))).collect();
+            IsotonicCurve::fit(&scores, &targets)
+        })
+        .collect();
+    Calibrator::Isotonic { curves }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temperature_recovers_the_generating_scale() {
+        // Labels drawn (deterministically, by quantiles) from softmax(z / 2): the fitted
+        // temperature on logits z must be close to 2.
+        let mut logits = Vec::new();
+        let mut labels = Vec::new();
+        for i in 0..400 {
+            let z = vec![f64::from(i % 7) - 3.0, 0.0, -(f64::from(i % 5)) + 1.0];
+            let mut p = vec![0.0; 3];
+            softmax_into(&z.iter().map(|v| v / 2.0).collect::<Vec<_>>(), &mut p);
+            for (k, u) in [0.1, 0.3, 0.5, 0.7, 0.9].iter().enumerate() {
+                let _ = k;
+                let y = if *u < p[0] { 0 } else if *u < p[0] + p[1] { 1 } else { 2 };
+                logits.push(z.clone());
+                labels.push(y);
+            }
+        }
+        let t = fit_temperature(&logits, &labels);
+        assert!((t - 2.0).abs() < 0.25, "temperature {t}");
+    }
+
+    #[test]
+    fn isotonic_is_monotone_and_interpolates() {
+        let curve = IsotonicCurve::fit(&[0.1, 0.2, 0.3, 0.4], &[0.0, 1.0, 0.0, 1.0]);
+        assert!(curve.y.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(curve.eval(0.0), 0.0);
+        assert_eq!(curve.eval(1.0), 1.0);
+        assert!((curve.eval(0.25) - 0.5).abs() < 1e-6);
+    }
+}

@@ -1,0 +1,67 @@
+//! latentlabel-classify: calibrated label prediction from topic mixtures.
+//!
+//! A pure crate (no Kafka, no I/O): multinomial logistic regression on dense feature rows
+//! (LDA theta, optionally with extra features appended), calibrated on held-out labels,
+//! with the uncertainty measures the labeling queue sorts by, the evaluation metrics the
+//! scoring service reports, and a learning curve that says when more labels stop paying.
+//!
+//! # Model
+//! Softmax regression with an L2 penalty on the weights (not the intercepts), objective
+//! `sum_i NLL_i + l2/2 ||W||^2`, so `l2 = 1` is scikit-learn's `LogisticRegression(C=1)`.
+//! Features are standardised inside the model by default (the statistics are folded into
+//! the stored weights, so prediction is one affine map). Fitting is a deterministic
+//! full-batch L-BFGS from zero (no learning rate: quasi-Newton direction plus Armijo
+//! backtracking; see `lbfgs.rs`). Classes of the label space with no training example are
+//! left out of the softmax and get probability 0, so the label space can grow freely.
+//!
+//! # Calibration
+//! Temperature scaling on a calibration split by default; isotonic (one-vs-rest,
+//! renormalised) and none are selectable. `ECE` uses 15 equal-width bins. The benchmark in
+//! `bench/classify/RESULTS.md` compares them.
+//!
+//! # Layout
+//! - [`config`]: [`ClassifierConfig`] (serde defaults, unknown fields rejected),
+//!   [`CalibrationMethod`].
+//! - [`labels`]: [`LabelSet`], label name <-> class index, append-only.
+//! - [`model`]: [`Example`], [`Classifier`] (`fit`, `predict_proba`, `predict`, JSON with a
+//!   format version, validated on load), [`Prediction`].
+//! - [`calibration`]: [`Calibrator`] (temperature / isotonic maps).
+//! - [`uncertainty`]: max probability, margin, entropy (nats and normalised by `ln C`).
+//! - [`metrics`]: accuracy, macro-F1, expected calibration error, [`metrics::evaluate`].
+//! - [`curve`]: [`LearningCurve`] of [`CurvePoint`]s and the plateau rule.
+//! - [`trainer`]: [`Trainer`], the online wrapper: add named labels, refit, predict
+//!   `None` until `min_labels` labels of at least two classes exist.
+//! - private: `softmax` (objective and gradient), `lbfgs` (optimiser).
+//!
+//! ```
+//! use latentlabel_classify::{Classifier, ClassifierConfig, Example};
+//! let rows = |c: usize| (0..20).map(move |i| Example {
+//!     features: vec![c as f32 + 0.01 * i as f32, 1.0 - c as f32],
+//!     label: c,
+//! });
+//! let train: Vec<Example> = rows(0).chain(rows(1)).collect();
+//! let config = ClassifierConfig { min_labels: 10, ..ClassifierConfig::default() };
+//! let model = Classifier::fit(&train, &[], 2, &config).unwrap();
+//! assert_eq!(model.predict(&[1.0, 0.0]).unwrap().class, 1);
+//! ```
+
+pub mod calibration;
+pub mod config;
+pub mod curve;
+mod error;
+pub mod labels;
+mod lbfgs;
+pub mod metrics;
+pub mod model;
+mod softmax;
+pub mod trainer;
+pub mod uncertainty;
+
+pub use calibration::Calibrator;
+pub use config::{CalibrationMethod, ClassifierConfig};
+pub use curve::{CurvePoint, LearningCurve};
+pub use error::ClassifyError;
+pub use labels::LabelSet;
+pub use lbfgs::FitReport;
+pub use model::{Classifier, Example, Prediction, MODEL_FORMAT_VERSION};
+pub use trainer::{Split, Trainer};

@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    latentlabel_cli::main_entry()
+}

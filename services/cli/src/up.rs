@@ -1,0 +1,172 @@
+//! `latentlabel up`: the whole pipeline in one process, the laptop default.
+//!
+//! The same four services and the same Kafka client code as a production deployment; only the
+//! broker is embedded (librdkafka's mock cluster, a Kafka-protocol broker on a TCP port that any
+//! external client can use too) and the object store is a local directory.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use latentlabel_common::embedded::EmbeddedKafka;
+use latentlabel_common::{Topics, ServiceContext};
+use tokio_util::sync::CancellationToken;
+
+use crate::args::{ConnectionArgs, PipelineConfig, ServiceArgs};
+
+#[derive(Args, Debug)]
+pub struct UpArgs {
+    /// Directory for models, checkpoints and datasets (the local object store).
+    #[arg(long, env = "LATENTLABEL_DATA_DIR", default_value = "./latentlabel-data")]
+    pub data_dir: PathBuf,
+    /// HTTP address for the API, the annotator page and /metrics.
+    #[arg(long, env = "LATENTLABEL_HTTP_ADDR", default_value = "127.0.0.1:8080")]
+    pub http_addr: String,
+    /// Feed generated demo documents and run simulated annotators.
+    #[arg(long)]
+    pub demo: bool,
+    /// Number of demo documents.
+    #[arg(long, default_value_t = 3000)]
+    pub docs: usize,
+    /// Partitions per topic on the embedded broker.
+    #[arg(long, default_value_t = 3)]
+    pub partitions: i32,
+    /// JSON file with per-service settings (see docs/CONFIGURATION.md).
+    #[arg(long, env = "LATENTLABEL_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Prefix of every topic name.
+    #[arg(long, env = "LATENTLABEL_TOPIC_PREFIX", default_value = "latentlabel.")]
+    pub topic_prefix: String,
+}
+
+pub async fn run(args: UpArgs) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    latentlabel_common::service::cancel_on_signals(shutdown.clone());
+    let topics = Topics::new(&args.topic_prefix);
+    let broker = EmbeddedKafka::start(1, &topics, args.partitions)?;
+    let bootstrap = broker.bootstrap_servers();
+
+    let mut config = PipelineConfig::load(args.config.as_ref())?;
+    if args.demo && args.config.is_none() {
+        tune_for_demo(&mut config);
+    }
+    let demo_tokens = ensure_annotators(&mut config, args.demo);
+
+    let service_args = ServiceArgs {
+        connection: ConnectionArgs {
+            kafka_bootstrap: bootstrap.clone(),
+            topic_prefix: args.topic_prefix.clone(),
+            // One member per group here, but fast session timeouts keep restarts snappy.
+            kafka_options: vec!["session.timeout.ms=6000".into(), "heartbeat.interval.ms=1000".into()],
+            partitions: args.partitions,
+            replication: 1,
+            schema_registry_url: None,
+        },
+        object_store_url: args.data_dir.display().to_string(),
+        http_addr: args.http_addr.clone(),
+        config: None,
+        no_create_topics: true,
+    };
+    let ctx = crate::args::context(&service_args, Some(bootstrap.clone()), shutdown.clone()).await?;
+    let listener = latentlabel_common::http::bind(&args.http_addr).await?;
+    let addr = listener.local_addr()?;
+    let base = format!("http://{addr}");
+
+    let services = vec![
+        latentlabel_ingest::start(&ctx, config.ingest.clone()).await?,
+        latentlabel_lda_trainer::start(&ctx, config.lda_trainer.clone()).await?,
+        latentlabel_scoring::start(&ctx, config.scoring.clone()).await?,
+        latentlabel_labeling_queue::start(&ctx, config.labeling_queue.clone()).await?,
+    ];
+
+    print_banner(&bootstrap, &base, &ctx, &config, &demo_tokens);
+    if args.demo {
+        start_demo(&ctx, &base, args.docs, demo_tokens, shutdown.clone());
+    }
+    let result = latentlabel_common::service::run_services(&ctx, services, listener).await;
+    drop(broker);
+    result
+}
+
+/// A small, fast-moving configuration so the demo loop visibly turns within a minute or two.
+fn tune_for_demo(config: &mut PipelineConfig) {
+    let t = &mut config.lda_trainer;
+    t.lda.num_topics = 8;
+    t.lda.batch_size = 64;
+    t.snapshot_every_updates = 3;
+    t.checkpoint_every_updates = 3;
+    t.batch_timeout_ms = 1000;
+    config.scoring.classifier.min_labels = 30;
+    config.scoring.refit_every_labels = 15;
+    config.labeling_queue.commit_every_labels = 100;
+    config.labeling_queue.commit_every_secs = 20;
+}
+
+/// Makes sure someone can label: generated tokens for the demo annotators and the admin.
+fn ensure_annotators(config: &mut PipelineConfig, demo: bool) -> Vec<(String, String)> {
+    let q = &mut config.labeling_queue;
+    if q.admin_token.is_none() {
+        q.admin_token = Some(random_token());
+    }
+    if q.annotators.is_empty() {
+        let names: &[&str] = if demo { &["you", "alice", "bob", "carol"] } else { &["you"] };
+        for n in names {
+            q.annotators.push(latentlabel_labeling_queue::AnnotatorConfig { name: n.to_string(), token: random_token() });
+        }
+    }
+    q.annotators.iter().map(|a| (a.name.clone(), a.token.clone())).collect()
+}
+
+fn random_token() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..24).map(|_| char::from(b"abcdefghijkmnopqrstuvwxyz23456789"[rng.random_range(0..33)])).collect()
+}
+
+fn print_banner(bootstrap: &str, base: &str, ctx: &ServiceContext, config: &PipelineConfig, tokens: &[(String, String)]) {
+    let you = tokens.iter().find(|(n, _)| n == "you").map(|(_, t)| t.as_str()).unwrap_or("");
+    println!("latentlabel is up");
+    println!("  Kafka (embedded broker) bootstrap: {bootstrap}   raw topic: {}", ctx.topics.raw);
+    println!("  annotator page:   {base}/?token={you}");
+    println!("  scoring API:      POST {base}/v1/score");
+    println!("  labeling API:     {base}/v1/tasks/lease  (OpenAPI: {base}/v1/openapi.json)");
+    println!("  metrics:          {base}/metrics   health: {base}/healthz  {base}/readyz");
+    println!("  data directory:   {}   (models/, checkpoints/, datasets/)", ctx.storage.url());
+    if let Some(admin) = &config.labeling_queue.admin_token {
+        println!("  admin token:      {admin}");
+    }
+    println!("  feed it:          latentlabel produce --kafka-bootstrap {bootstrap} --input docs.jsonl");
+    println!("Ctrl-C stops it cleanly.");
+}
+
+/// Feeds the demo corpus and lets simulated annotators label through the real HTTP API.
+fn start_demo(ctx: &ServiceContext, base: &str, docs: usize, tokens: Vec<(String, String)>, shutdown: CancellationToken) {
+    let corpus = crate::demo::generate(docs, 7);
+    let truth: Arc<HashMap<String, String>> =
+        Arc::new(corpus.iter().filter_map(|d| d.raw.id.clone().map(|id| (id, d.label.clone()))).collect());
+    let producer = ctx.producer.clone();
+    let codec = ctx.codec.clone();
+    let topic = ctx.topics.raw.clone();
+    tokio::spawn(async move {
+        let bar = indicatif::ProgressBar::hidden();
+        match crate::produce::send_documents(&producer, &codec, &topic, corpus.into_iter().map(|d| d.raw), "avro", &bar).await {
+            Ok(n) => tracing::info!(documents = n, "demo corpus sent"),
+            Err(e) => tracing::error!(error = format!("{e:#}"), "sending demo corpus"),
+        }
+    });
+    let skills = [("alice", 0.95), ("bob", 0.9), ("carol", 0.8)];
+    for (i, (name, accuracy)) in skills.into_iter().enumerate() {
+        let Some((_, token)) = tokens.iter().find(|(n, _)| n == name) else { continue };
+        tokio::spawn(crate::demo::annotate(
+            base.to_string(),
+            token.clone(),
+            accuracy,
+            Duration::from_millis(150),
+            truth.clone(),
+            i as u64,
+            shutdown.clone(),
+        ));
+    }
+}

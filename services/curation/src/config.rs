@@ -1,0 +1,369 @@
+//! Configuration. Every struct takes `#[serde(default)]` (a partial file is fine) and
+//! `deny_unknown_fields` (a typo is an error, not a silently ignored setting). Each field's doc
+//! names its default; [`CurationConfig::validate`] rejects combinations that cannot work.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::CurationError;
+
+/// Everything the [`Curator`](crate::Curator) needs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CurationConfig {
+    /// The label set, in a fixed order. Default: empty, which [`validate`](Self::validate)
+    /// rejects: the service must configure it.
+    pub labels: Vec<String>,
+    /// When to trust the model. Default: [`RoutingConfig::default`].
+    pub routing: RoutingConfig,
+    /// The human task queue. Default: [`QueueConfig::default`].
+    pub queue: QueueConfig,
+    /// Money. Default: [`CostConfig::default`].
+    pub cost: CostConfig,
+}
+
+/// How informative a document is for the classifier (higher = asked first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SamplingStrategy {
+    /// `1 - confidence` (least-confidence sampling).
+    LeastConfidence,
+    /// `1 - margin` between the two best labels (margin sampling).
+    Margin,
+    /// The entropy of the predicted label distribution (entropy sampling).
+    Entropy,
+}
+
+/// Auto-labeling and audit policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RoutingConfig {
+    /// A machine label with calibrated confidence `>=` this is accepted without a human.
+    /// Default: 0.99, deliberately conservative until [`Curator::recalibrate`](crate::Curator::recalibrate)
+    /// or [`Curator::calibrate_threshold`](crate::Curator::calibrate_threshold) chooses one.
+    pub auto_label_threshold: f64,
+    /// Precision the chosen threshold must reach on human-labeled validation items. Default: 0.95.
+    pub target_precision: f64,
+    /// Minimum number of validation items at or above a threshold for it to be chosen. Default: 50.
+    pub min_support: usize,
+    /// Threshold used when the validation data cannot support any choice. Default: 0.99.
+    pub fallback_threshold: f64,
+    /// Fraction of auto-labels sent to humans for audit, chosen by a stable hash of the doc id.
+    /// Default: 0.05.
+    pub audit_rate: f64,
+    /// Informativeness measure that orders the human queue. Default: `margin`.
+    pub strategy: SamplingStrategy,
+    /// How many (confidence, machine label correct) pairs from audits and human labels are kept
+    /// for [`Curator::recalibrate`](crate::Curator::recalibrate). Default: 10000.
+    pub validation_window: usize,
+}
+
+impl Default for RoutingConfig {
+    fn default() -> Self {
+        RoutingConfig {
+            auto_label_threshold: 0.99,
+            target_precision: 0.95,
+            min_support: 50,
+            fallback_threshold: 0.99,
+            audit_rate: 0.05,
+            strategy: SamplingStrategy::Margin,
+            validation_window: 10_000,
+        }
+    }
+}
+
+/// How leases are spread over topics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Diversity {
+    /// Strictly most informative first, whatever the topic.
+    None,
+    /// Leases rotate over dominant-topic buckets; within a bucket, most informative first.
+    RoundRobin,
+}
+
+/// How the labels of several annotators become one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsensusMethod {
+    /// Majority vote; an exact tie asks one more annotator (up to `max_overlap`).
+    Majority,
+    /// Dawid–Skene EM over the recent multi-annotator history (and gold answers), which
+    /// down-weights unreliable annotators. Falls back to majority until the history holds
+    /// `dawid_skene_min_items` items.
+    DawidSkene,
+}
+
+/// The human task queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueConfig {
+    /// Maximum open routine tasks; beyond it the least informative untouched task is evicted.
+    /// Default: 10000.
+    pub capacity: usize,
+    /// Maximum share of `capacity` one dominant topic may hold (at least one task). Default: 0.25.
+    pub max_topic_share: f64,
+    /// Lease order across topics. Default: `round_robin`.
+    pub diversity: Diversity,
+    /// Maximum open audit tasks; beyond it the oldest untouched audit is evicted. Default: 1000.
+    pub audit_capacity: usize,
+    /// Lease time to live, and what an extension adds from the time of the call. Default: 300000 (5 min).
+    pub lease_ttl_ms: u64,
+    /// Leases one annotator may hold at once; at the limit `lease` returns the oldest held one
+    /// again (a page reload resumes work). Default: 1.
+    pub max_active_leases_per_annotator: usize,
+    /// Distinct annotators per routine task. Default: 1.
+    pub overlap: usize,
+    /// Distinct annotators per audit task. Default: 1.
+    pub audit_overlap: usize,
+    /// Majority ties add one annotator, up to this many in total. Default: 5.
+    pub max_overlap: usize,
+    /// A task skipped by this many annotators (without any label) is dropped. Default: 3.
+    pub max_skips_per_task: usize,
+    /// Fraction of each annotator's leases that are gold items (when one they have not seen
+    /// exists). Default: 0.05.
+    pub gold_rate: f64,
+    /// Consensus method for overlapping labels. Default: `majority`.
+    pub consensus: ConsensusMethod,
+    /// EM iterations of Dawid–Skene. Default: 10.
+    pub dawid_skene_iterations: usize,
+    /// Multi-annotator items the history needs before Dawid–Skene is trusted. Default: 20.
+    pub dawid_skene_min_items: usize,
+    /// Finalized multi-annotator (and gold) items kept for Dawid–Skene and kappa. Default: 2000.
+    pub history_window: usize,
+    /// Submission receipts kept for idempotent retries and replays. Default: 100000.
+    pub receipt_window: usize,
+    /// Label events for tasks not yet seen (replay order) kept until their document arrives.
+    /// Default: 10000.
+    pub pending_event_window: usize,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            capacity: 10_000,
+            max_topic_share: 0.25,
+            diversity: Diversity::RoundRobin,
+            audit_capacity: 1_000,
+            lease_ttl_ms: 300_000,
+            max_active_leases_per_annotator: 1,
+            overlap: 1,
+            audit_overlap: 1,
+            max_overlap: 5,
+            max_skips_per_task: 3,
+            gold_rate: 0.05,
+            consensus: ConsensusMethod::Majority,
+            dawid_skene_iterations: 10,
+            dawid_skene_min_items: 20,
+            history_window: 2_000,
+            receipt_window: 100_000,
+            pending_event_window: 10_000,
+        }
+    }
+}
+
+/// How an annotator is paid.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "per", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Rate {
+    /// A fixed amount per submitted label (skips are free).
+    Label { usd: f64 },
+    /// Measured time from lease to submit (or skip), capped per item.
+    Hour { usd: f64 },
+}
+
+/// Money.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CostConfig {
+    /// Rate of annotators without an entry in `annotator_rates`. Default: 0.05 USD per label.
+    pub default_rate: Rate,
+    /// Per-annotator rates. Default: empty.
+    pub annotator_rates: BTreeMap<String, Rate>,
+    /// Billable time per item is capped here (a forgotten tab is not paid). Default: 600000 (10 min).
+    pub max_billable_ms: u64,
+    /// Cost of one machine label (compute). Default: 0.0001 USD.
+    pub model_cost_per_label_usd: f64,
+    /// Total spend (human + model) after which routine items stop going to humans; audits and
+    /// gold continue. Default: none (unlimited).
+    pub budget_usd: Option<f64>,
+    /// Stop routine human labeling when the estimated accuracy gain per USD falls below this.
+    /// Default: none (never).
+    pub min_gain_per_usd: Option<f64>,
+    /// Assumed seconds per label for per-hour rates before any label is measured. Default: 30.
+    pub assumed_seconds_per_label: f64,
+}
+
+impl Default for CostConfig {
+    fn default() -> Self {
+        CostConfig {
+            default_rate: Rate::Label { usd: 0.05 },
+            annotator_rates: BTreeMap::new(),
+            max_billable_ms: 600_000,
+            model_cost_per_label_usd: 0.0001,
+            budget_usd: None,
+            min_gain_per_usd: None,
+            assumed_seconds_per_label: 30.0,
+        }
+    }
+}
+
+impl CostConfig {
+    /// The rate that applies to `annotator`.
+    pub fn rate_for(&self, annotator: &str) -> Rate {
+        self.annotator_rates
+            .get(annotator)
+            .copied()
+            .unwrap_or(self.default_rate)
+    }
+}
+
+fn check(ok: bool, what: &str) -> Result<(), CurationError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(CurationError::InvalidConfig(what.to_string()))
+    }
+}
+
+fn unit(x: f64) -> bool {
+    (0.0..=1.0).contains(&x)
+}
+
+fn rate_ok(rate: &Rate) -> bool {
+    match rate {
+        Rate::Label { usd } | Rate::Hour { usd } => usd.is_finite() && *usd >= 0.0,
+    }
+}
+
+impl CurationConfig {
+    /// Rejects configurations that cannot work, naming the first offending field.
+    pub fn validate(&self) -> Result<(), CurationError> {
+        check(!self.labels.is_empty(), "labels must not be empty")?;
+        let mut sorted = self.labels.clone();
+        sorted.sort();
+        sorted.dedup();
+        check(sorted.len() == self.labels.len(), "labels must be distinct")?;
+        check(
+            self.labels.iter().all(|l| !l.is_empty()),
+            "labels must be non-empty strings",
+        )?;
+        let r = &self.routing;
+        check(
+            unit(r.auto_label_threshold),
+            "routing.auto_label_threshold must be in [0, 1]",
+        )?;
+        check(
+            unit(r.target_precision),
+            "routing.target_precision must be in [0, 1]",
+        )?;
+        check(
+            unit(r.fallback_threshold),
+            "routing.fallback_threshold must be in [0, 1]",
+        )?;
+        check(unit(r.audit_rate), "routing.audit_rate must be in [0, 1]")?;
+        let q = &self.queue;
+        check(q.capacity >= 1, "queue.capacity must be >= 1")?;
+        check(
+            q.max_topic_share > 0.0 && q.max_topic_share <= 1.0,
+            "queue.max_topic_share must be in (0, 1]",
+        )?;
+        check(q.lease_ttl_ms >= 1, "queue.lease_ttl_ms must be >= 1")?;
+        check(
+            q.max_active_leases_per_annotator >= 1,
+            "queue.max_active_leases_per_annotator must be >= 1",
+        )?;
+        check(q.overlap >= 1, "queue.overlap must be >= 1")?;
+        check(q.audit_overlap >= 1, "queue.audit_overlap must be >= 1")?;
+        check(
+            q.max_overlap >= q.overlap.max(q.audit_overlap),
+            "queue.max_overlap must be >= overlap and audit_overlap",
+        )?;
+        check(
+            q.max_skips_per_task >= 1,
+            "queue.max_skips_per_task must be >= 1",
+        )?;
+        check(unit(q.gold_rate), "queue.gold_rate must be in [0, 1]")?;
+        check(
+            q.dawid_skene_iterations >= 1,
+            "queue.dawid_skene_iterations must be >= 1",
+        )?;
+        let c = &self.cost;
+        check(
+            rate_ok(&c.default_rate),
+            "cost.default_rate must be finite and >= 0",
+        )?;
+        check(
+            c.annotator_rates.values().all(rate_ok),
+            "cost.annotator_rates must be finite and >= 0",
+        )?;
+        check(
+            c.model_cost_per_label_usd.is_finite() && c.model_cost_per_label_usd >= 0.0,
+            "cost.model_cost_per_label_usd must be finite and >= 0",
+        )?;
+        check(
+            c.budget_usd.is_none_or(|b| b.is_finite() && b >= 0.0),
+            "cost.budget_usd must be finite and >= 0",
+        )?;
+        check(
+            c.assumed_seconds_per_label.is_finite() && c.assumed_seconds_per_label > 0.0,
+            "cost.assumed_seconds_per_label must be > 0",
+        )?;
+        Ok(())
+    }
+
+    /// Index of `label` in the label set.
+    pub fn label_index(&self, label: &str) -> Option<usize> {
+        self.labels.iter().position(|l| l == label)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_json_uses_documented_defaults() {
+        let cfg: CurationConfig =
+            serde_json::from_str(r#"{"labels":["a","b"],"queue":{"overlap":3}}"#).unwrap();
+        assert_eq!(cfg.queue.overlap, 3);
+        assert_eq!(cfg.queue.capacity, 10_000);
+        assert_eq!(cfg.routing.target_precision, 0.95);
+        assert_eq!(cfg.routing.audit_rate, 0.05);
+        assert_eq!(cfg.cost.default_rate, Rate::Label { usd: 0.05 });
+        cfg.validate().unwrap();
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected() {
+        let err = serde_json::from_str::<CurationConfig>(r#"{"queue":{"overlapp":3}}"#);
+        assert!(err.is_err());
+    }
+
+    #[test]
+    fn rates_parse_from_tagged_json() {
+        let cfg: CostConfig = serde_json::from_str(
+            r#"{"default_rate":{"per":"hour","usd":12.0},"annotator_rates":{"ann":{"per":"label","usd":0.1}}}"#,
+        )
+        .unwrap();
+        assert_eq!(cfg.rate_for("x"), Rate::Hour { usd: 12.0 });
+        assert_eq!(cfg.rate_for("ann"), Rate::Label { usd: 0.1 });
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let cfg = CurationConfig::default();
+        assert!(
+            matches!(cfg.validate(), Err(CurationError::InvalidConfig(m)) if m.contains("labels"))
+        );
+        let mut cfg = CurationConfig {
+            labels: vec!["a".into()],
+            ..Default::default()
+        };
+        cfg.queue.overlap = 9;
+        assert!(
+            matches!(cfg.validate(), Err(CurationError::InvalidConfig(m)) if m.contains("max_overlap"))
+        );
+    }
+}

@@ -1,0 +1,152 @@
+//! Inputs: scored documents from the scoring service and gold items from the operator.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::SamplingStrategy;
+use crate::error::CurationError;
+
+/// One document as published on `documents.scored`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoredItem {
+    /// Document id (the Kafka key). Must be non-empty.
+    pub doc_id: String,
+    /// The text shown to annotators.
+    pub text: String,
+    /// The model's label, if the classifier has one yet (none before the first training).
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Calibrated probability of `label`, in [0, 1].
+    pub confidence: f64,
+    /// Probability gap between the best and second-best label, in [0, 1].
+    pub margin: f64,
+    /// Entropy (nats) of the predicted label distribution, >= 0.
+    pub entropy: f64,
+    /// Dominant topic; when absent the largest entry of `topics` is used.
+    #[serde(default)]
+    pub top_topic: Option<u32>,
+    /// Topic mixture (topic, weight), usually sparse.
+    #[serde(default)]
+    pub topics: Vec<(u32, f32)>,
+    #[serde(default)]
+    pub model_version: String,
+    #[serde(default)]
+    pub classifier_version: String,
+}
+
+impl ScoredItem {
+    /// Rejects what would poison ordering or arithmetic (NaN, out-of-range probabilities).
+    pub fn validate(&self) -> Result<(), CurationError> {
+        let bad = |m: String| Err(CurationError::InvalidItem(m));
+        if self.doc_id.is_empty() {
+            return bad("doc_id is empty".into());
+        }
+        if !(0.0..=1.0).contains(&self.confidence) {
+            return bad(format!("confidence {} not in [0, 1]", self.confidence));
+        }
+        if !(0.0..=1.0).contains(&self.margin) {
+            return bad(format!("margin {} not in [0, 1]", self.margin));
+        }
+        if !(self.entropy.is_finite() && self.entropy >= 0.0) {
+            return bad(format!("entropy {} not finite and >= 0", self.entropy));
+        }
+        if self.topics.iter().any(|(_, w)| !w.is_finite()) {
+            return bad("topic weights must be finite".into());
+        }
+        Ok(())
+    }
+
+    /// The topic bucket used for diversity.
+    pub fn dominant_topic(&self) -> Option<u32> {
+        self.top_topic.or_else(|| {
+            self.topics
+                .iter()
+                .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+                .map(|(t, _)| *t)
+        })
+    }
+
+    /// Informativeness under `strategy`: finite and >= 0 for a validated item, higher = ask first.
+    pub fn informativeness(&self, strategy: SamplingStrategy) -> f64 {
+        let raw = match strategy {
+            SamplingStrategy::LeastConfidence => 1.0 - self.confidence,
+            SamplingStrategy::Margin => 1.0 - self.margin,
+            SamplingStrategy::Entropy => self.entropy,
+        };
+        raw.max(0.0)
+    }
+}
+
+/// A document with a known answer, served to annotators (unannounced) to measure accuracy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GoldItem {
+    /// Shown to annotators as the doc id: make it look like any other document id.
+    pub gold_id: String,
+    pub text: String,
+    /// The known answer; must be in the label set.
+    pub label: String,
+}
+
+/// What a human task is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    /// An uncertain document that needs a human label.
+    Routine,
+    /// A sampled auto-label checked by a human (measures machine precision).
+    Audit,
+    /// A gold item with a known answer (measures annotator accuracy).
+    Gold,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item() -> ScoredItem {
+        ScoredItem {
+            doc_id: "d".into(),
+            text: "t".into(),
+            label: Some("a".into()),
+            confidence: 0.7,
+            margin: 0.4,
+            entropy: 0.5,
+            top_topic: None,
+            topics: vec![(3, 0.2), (7, 0.6), (1, 0.2)],
+            model_version: String::new(),
+            classifier_version: String::new(),
+        }
+    }
+
+    #[test]
+    fn dominant_topic_falls_back_to_largest_weight() {
+        assert_eq!(item().dominant_topic(), Some(7));
+        let explicit = ScoredItem {
+            top_topic: Some(1),
+            ..item()
+        };
+        assert_eq!(explicit.dominant_topic(), Some(1));
+    }
+
+    #[test]
+    fn strategies_rank_by_their_measure() {
+        let i = item();
+        assert!((i.informativeness(SamplingStrategy::LeastConfidence) - 0.3).abs() < 1e-12);
+        assert!((i.informativeness(SamplingStrategy::Margin) - 0.6).abs() < 1e-12);
+        assert!((i.informativeness(SamplingStrategy::Entropy) - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn nan_and_ranges_are_rejected() {
+        assert!(item().validate().is_ok());
+        let nan = ScoredItem {
+            confidence: f64::NAN,
+            ..item()
+        };
+        assert!(nan.validate().is_err());
+        let empty = ScoredItem {
+            doc_id: String::new(),
+            ..item()
+        };
+        assert!(empty.validate().is_err());
+    }
+}

@@ -1,0 +1,82 @@
+//! Labeling-queue service configuration. The routing, queue and cost policy itself is
+//! [`latentlabel_curation::CurationConfig`], documented field by field there.
+
+use latentlabel_curation::CurationConfig;
+use serde::{Deserialize, Serialize};
+
+/// One annotator and the bearer token that authenticates them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnnotatorConfig {
+    pub name: String,
+    pub token: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueServiceConfig {
+    /// Label set, routing, queue and cost policy.
+    pub curation: CurationConfig,
+    /// Dataset name: versions go to `datasets/<name>/`. Default `labels`.
+    pub dataset_name: String,
+    /// Commit a dataset version after this many new labels. Default 500.
+    pub commit_every_labels: usize,
+    /// Commit a dataset version at least this often when labels arrived, in seconds. Default 600.
+    pub commit_every_secs: u64,
+    /// Annotators and their tokens. Also read from `LATENTLABEL_ANNOTATOR_TOKENS`
+    /// (`name:token,name:token`).
+    pub annotators: Vec<AnnotatorConfig>,
+    /// Token of the admin role (queue state, commits, configuration). Also read from
+    /// `LATENTLABEL_ADMIN_TOKEN`. Without one, admin endpoints are disabled.
+    pub admin_token: Option<String>,
+    /// Write a queue checkpoint every this many seconds. Default 10.
+    pub checkpoint_every_secs: u64,
+    /// Scoring's classifier manifests are read from `classifiers/<model_name>/` to follow the
+    /// learning curve. Default `default`.
+    pub model_name: String,
+    /// Consumer group for scored documents. Default `latentlabel-labeling-queue`.
+    pub group_id: String,
+}
+
+impl Default for QueueServiceConfig {
+    fn default() -> Self {
+        Self {
+            curation: CurationConfig::default(),
+            dataset_name: "labels".into(),
+            commit_every_labels: 500,
+            commit_every_secs: 600,
+            annotators: Vec::new(),
+            admin_token: None,
+            checkpoint_every_secs: 10,
+            model_name: "default".into(),
+            group_id: "latentlabel-labeling-queue".into(),
+        }
+    }
+}
+
+impl QueueServiceConfig {
+    /// Adds annotators and the admin token from the environment, then checks the whole.
+    pub fn resolve(mut self) -> anyhow::Result<Self> {
+        if let Ok(list) = std::env::var("LATENTLABEL_ANNOTATOR_TOKENS") {
+            for pair in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let (name, token) = pair
+                    .split_once(':')
+                    .ok_or_else(|| anyhow::anyhow!("LATENTLABEL_ANNOTATOR_TOKENS entry {pair:?} is not name:token"))?;
+                self.annotators.push(AnnotatorConfig { name: name.into(), token: token.into() });
+            }
+        }
+        if self.admin_token.is_none() {
+            self.admin_token = std::env::var("LATENTLABEL_ADMIN_TOKEN").ok().filter(|t| !t.is_empty());
+        }
+        let mut names = std::collections::HashSet::new();
+        let mut tokens = std::collections::HashSet::new();
+        for a in &self.annotators {
+            anyhow::ensure!(!a.name.is_empty() && a.token.len() >= 8, "labeling-queue: annotator {:?} needs a name and a token of at least 8 characters", a.name);
+            anyhow::ensure!(names.insert(&a.name), "labeling-queue: annotator {:?} is listed twice", a.name);
+            anyhow::ensure!(tokens.insert(&a.token), "labeling-queue: two annotators share a token");
+        }
+        anyhow::ensure!(self.commit_every_labels > 0, "labeling-queue: commit_every_labels must be > 0");
+        self.curation.validate().map_err(|e| anyhow::anyhow!("labeling-queue: {e}"))?;
+        Ok(self)
+    }
+}

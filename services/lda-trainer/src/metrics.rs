@@ -1,0 +1,52 @@
+//! Trainer metrics (names per docs/METRICS.md).
+
+use std::sync::LazyLock;
+
+use prometheus::{
+    register_gauge, register_gauge_vec, register_histogram, register_int_counter, register_int_gauge, Gauge, GaugeVec,
+    Histogram, IntCounter, IntGauge,
+};
+
+pub static DOCS_SEEN: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!("latentlabel_lda_documents_seen_total", "Documents trained on.").expect("registering metric")
+});
+pub static UPDATES: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!("latentlabel_lda_updates_total", "Mini-batch updates applied.").expect("registering metric")
+});
+pub static BATCH_SECONDS: LazyLock<Histogram> = LazyLock::new(|| {
+    register_histogram!(
+        "latentlabel_lda_batch_duration_seconds",
+        "Time per mini-batch update.",
+        vec![0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]
+    )
+    .expect("registering metric")
+});
+pub static VOCABULARY: LazyLock<IntGauge> = LazyLock::new(|| {
+    register_int_gauge!("latentlabel_lda_vocabulary_words", "Words in the model vocabulary.").expect("registering metric")
+});
+pub static MODEL_VERSION: LazyLock<IntGauge> = LazyLock::new(|| {
+    register_int_gauge!("latentlabel_lda_model_version", "Newest published snapshot version.").expect("registering metric")
+});
+pub static LAST_SNAPSHOT: LazyLock<Gauge> = LazyLock::new(|| {
+    register_gauge!("latentlabel_lda_last_snapshot_timestamp_seconds", "Unix time of the newest snapshot.")
+        .expect("registering metric")
+});
+pub static PERPLEXITY: LazyLock<Gauge> = LazyLock::new(|| {
+    register_gauge!("latentlabel_heldout_perplexity", "Held-out perplexity, exp(-per-word bound).").expect("registering metric")
+});
+pub static COHERENCE: LazyLock<GaugeVec> = LazyLock::new(|| {
+    register_gauge_vec!("latentlabel_topic_coherence", "Mean coherence of the topics' top 10 words.", &["measure"])
+        .expect("registering metric")
+});
+
+pub fn init() {
+    LazyLock::force(&DOCS_SEEN);
+    LazyLock::force(&UPDATES);
+    LazyLock::force(&BATCH_SECONDS);
+    LazyLock::force(&VOCABULARY);
+    LazyLock::force(&MODEL_VERSION);
+    LazyLock::force(&LAST_SNAPSHOT);
+    LazyLock::force(&PERPLEXITY);
+    COHERENCE.with_label_values(&["npmi"]);
+    COHERENCE.with_label_values(&["umass"]);
+}

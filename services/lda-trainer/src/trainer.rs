@@ -1,0 +1,311 @@
+//! The streaming loop: read tokenized documents, hold some out, train mini-batches, publish
+//! snapshots, checkpoint with offsets.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Instant;
+
+use latentlabel_common::records::{now_ms, DeadLetter, ModelSnapshot, TokenizedDocument};
+use latentlabel_common::{metrics as common_metrics, split, OutRecord, ServiceContext};
+use latentlabel_lda::{coherence, Document, OnlineLda, Vocabulary};
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::checkpoint::{self, Checkpoint};
+use crate::config::TrainerConfig;
+use crate::snapshot::{self, Evaluation};
+use crate::{metrics, SERVICE};
+
+type Terms = Vec<(String, u32)>;
+
+/// Trainer state between batches.
+pub struct Trainer {
+    config: TrainerConfig,
+    model: OnlineLda,
+    vocabulary: Vocabulary,
+    /// Next offset per partition covered by `model` + `heldout`.
+    offsets: BTreeMap<i32, i64>,
+    /// Positions read so far, including the pending batch.
+    read_positions: BTreeMap<i32, i64>,
+    heldout: VecDeque<(String, Terms)>,
+    pending: Vec<Terms>,
+    snapshot_version: u64,
+    updates_since_snapshot: u64,
+    updates_since_checkpoint: u64,
+}
+
+impl Trainer {
+    pub async fn restore(ctx: &ServiceContext, config: TrainerConfig) -> anyhow::Result<Self> {
+        let restored = checkpoint::load(&ctx.storage, &config.model_name).await?;
+        // A snapshot may have been published after the last checkpoint (crash in between), so
+        // numbering continues after whatever is in storage.
+        let published = ctx.storage.latest_version(&snapshot::model_prefix(&config.model_name)).await?.unwrap_or(0);
+        let (model, vocabulary, offsets, heldout, snapshot_version) = match restored {
+            Some(c) => {
+                tracing::info!(updates = c.model.updates(), docs_seen = c.model.docs_seen(), "resuming from checkpoint");
+                (c.model, c.vocabulary, c.offsets, c.heldout.into(), c.snapshot_version.max(published))
+            }
+            None => {
+                let model = OnlineLda::new(config.lda.clone(), 0).map_err(|e| anyhow::anyhow!("lda-trainer: {e}"))?;
+                (model, Vocabulary::new(config.max_vocabulary), BTreeMap::new(), VecDeque::new(), published)
+            }
+        };
+        metrics::DOCS_SEEN.inc_by(model.docs_seen());
+        metrics::UPDATES.inc_by(model.updates());
+        metrics::VOCABULARY.set(vocabulary.len() as i64);
+        Ok(Self {
+            read_positions: offsets.clone(),
+            offsets,
+            model,
+            vocabulary,
+            heldout,
+            pending: Vec::new(),
+            snapshot_version,
+            updates_since_snapshot: 0,
+            updates_since_checkpoint: 0,
+            config,
+        })
+    }
+
+    pub fn model(&self) -> &OnlineLda {
+        &self.model
+    }
+
+    /// Assigns every partition of the tokens topic at the checkpointed positions.
+    pub fn assign(&self, consumer: &StreamConsumer, topic: &str) -> anyhow::Result<()> {
+        let metadata = tokio::task::block_in_place(|| consumer.fetch_metadata(Some(topic), std::time::Duration::from_secs(10)))
+            .map_err(|e| anyhow::anyhow!("fetching metadata of {topic}: {e}"))?;
+        let partitions: Vec<i32> = metadata
+            .topics()
+            .iter()
+            .filter(|t| t.name() == topic)
+            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+            .collect();
+        anyhow::ensure!(!partitions.is_empty(), "topic {topic} has no partitions (does it exist?)");
+        let mut tpl = TopicPartitionList::new();
+        for p in partitions {
+            let offset = self.offsets.get(&p).map_or(Offset::Beginning, |o| Offset::Offset(*o));
+            tpl.add_partition_offset(topic, p, offset)?;
+        }
+        consumer.assign(&tpl)?;
+        Ok(())
+    }
+
+    /// Handles one consumed record. Returns a dead letter to send when it cannot be decoded.
+    pub fn accept(&mut self, ctx: &ServiceContext, msg: &rdkafka::message::BorrowedMessage<'_>) -> Option<OutRecord> {
+        self.read_positions.insert(msg.partition(), msg.offset() + 1);
+        let payload = msg.payload().unwrap_or_default();
+        let doc: TokenizedDocument = match ctx.codec.decode_cached(payload) {
+            Ok(d) => d,
+            Err(e) => return dead_letter(ctx, msg, e.reason(), &e.to_string()),
+        };
+        let terms: Terms = doc.terms.into_iter().filter(|t| t.count > 0).map(|t| (t.term, t.count as u32)).collect();
+        if terms.is_empty() {
+            return None;
+        }
+        if split::in_sample(&doc.id, "lda-heldout", self.config.heldout_fraction) {
+            if !self.heldout.iter().any(|(id, _)| id == &doc.id) {
+                if self.heldout.len() >= self.config.heldout_max_docs {
+                    self.heldout.pop_front();
+                }
+                self.heldout.push_back((doc.id, terms));
+            }
+        } else {
+            self.pending.push(terms);
+        }
+        None
+    }
+
+    pub fn batch_full(&self) -> bool {
+        self.pending.len() >= self.config.lda.batch_size
+    }
+
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Maps the pending batch to ids (growing or pruning the vocabulary) and runs one update on a
+    /// blocking thread: the E-step is long CPU work that must not stall the async runtime.
+    pub async fn train_pending(&mut self) -> anyhow::Result<()> {
+        if self.pending.is_empty() {
+            self.offsets = self.read_positions.clone();
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.pending);
+        let new_words: usize = batch.iter().flatten().filter(|(w, _)| self.vocabulary.id(w).is_none()).count();
+        if self.vocabulary.len() + new_words > self.config.max_vocabulary {
+            let keep = (self.config.max_vocabulary * 9 / 10).min(self.vocabulary.len());
+            let remap = self.vocabulary.prune_rarest(keep);
+            self.model.retain_words(&remap);
+        }
+        let docs: Vec<Document> = batch
+            .iter()
+            .map(|terms| {
+                let doc = Document::from_pairs(
+                    terms.iter().filter_map(|(w, c)| self.vocabulary.intern(w).map(|id| (id, *c as f32))),
+                );
+                self.vocabulary.observe(&doc.ids);
+                doc
+            })
+            .collect();
+        self.model.ensure_vocabulary(self.vocabulary.len());
+        let mut model = std::mem::replace(&mut self.model, placeholder_model(&self.config)?);
+        let started = Instant::now();
+        let (model, stats) = tokio::task::spawn_blocking(move || {
+            let stats = model.update(&docs);
+            (model, stats)
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("training task failed: {e}"))?;
+        self.model = model;
+        metrics::BATCH_SECONDS.observe(started.elapsed().as_secs_f64());
+        metrics::DOCS_SEEN.inc_by(stats.docs as u64);
+        metrics::UPDATES.inc();
+        metrics::VOCABULARY.set(self.vocabulary.len() as i64);
+        tracing::debug!(docs = stats.docs, rho = stats.rho, iters = stats.mean_iterations, "update");
+        self.offsets = self.read_positions.clone();
+        self.updates_since_snapshot += 1;
+        self.updates_since_checkpoint += 1;
+        Ok(())
+    }
+
+    pub fn snapshot_due(&self) -> bool {
+        self.updates_since_snapshot >= self.config.snapshot_every_updates
+    }
+
+    pub fn checkpoint_due(&self) -> bool {
+        self.updates_since_checkpoint >= self.config.checkpoint_every_updates
+    }
+
+    fn heldout_documents(&self) -> Vec<Document> {
+        self.heldout
+            .iter()
+            .map(|(_, terms)| Document::from_pairs(terms.iter().filter_map(|(w, c)| self.vocabulary.id(w).map(|id| (id, *c as f32)))))
+            .filter(|d| !d.is_empty())
+            .collect()
+    }
+
+    /// Held-out perplexity and coherence of the current model.
+    pub fn evaluate(&self) -> Evaluation {
+        let docs = self.heldout_documents();
+        if docs.is_empty() || self.model.num_words() == 0 {
+            return Evaluation::default();
+        }
+        let bound = self.model.log_perplexity(&docs);
+        let top: Vec<Vec<u32>> = (0..self.model.num_topics())
+            .map(|t| self.model.top_words(t, 10).into_iter().map(|(id, _)| id).collect())
+            .collect();
+        let c = coherence::coherence(&top, &docs);
+        let finite = |x: f64| x.is_finite().then_some(x);
+        Evaluation { heldout_docs: docs.len(), heldout_perplexity: finite((-bound).exp()), npmi: finite(c.npmi), umass: finite(c.umass) }
+    }
+
+    /// Writes a snapshot to object storage, then announces it on the models topic.
+    pub async fn publish_snapshot(&mut self, ctx: &ServiceContext) -> anyhow::Result<()> {
+        if self.model.updates() == 0 {
+            return Ok(());
+        }
+        let evaluation = tokio::task::block_in_place(|| self.evaluate());
+        let version = self.snapshot_version + 1;
+        let dir = snapshot::snapshot_dir(&self.config.model_name, version);
+        let manifest = snapshot::write_snapshot(
+            &ctx.storage,
+            &dir,
+            &self.config.model_name,
+            version,
+            &self.model,
+            self.vocabulary.words(),
+            evaluation.clone(),
+        )
+        .await?;
+        self.snapshot_version = version;
+        self.updates_since_snapshot = 0;
+        let announcement = ModelSnapshot {
+            model: manifest.model.clone(),
+            version: version as i64,
+            created_at_ms: manifest.created_at_ms,
+            num_topics: manifest.num_topics as i32,
+            num_words: manifest.num_words as i32,
+            docs_seen: manifest.docs_seen as i64,
+            updates: manifest.updates as i64,
+            topics_path: manifest.topics_path.clone(),
+            manifest_path: format!("{dir}/manifest.json"),
+            heldout_perplexity: evaluation.heldout_perplexity,
+            npmi: evaluation.npmi,
+            umass: evaluation.umass,
+        };
+        let payload = ctx.codec.encode(&announcement)?;
+        latentlabel_common::pipeline::send_all(SERVICE, &ctx.producer, &[OutRecord::new(&ctx.topics.models, manifest.model.clone(), payload)]).await?;
+        metrics::MODEL_VERSION.set(version as i64);
+        metrics::LAST_SNAPSHOT.set(now_ms() as f64 / 1000.0);
+        if let Some(p) = evaluation.heldout_perplexity {
+            metrics::PERPLEXITY.set(p);
+        }
+        if let Some(n) = evaluation.npmi {
+            metrics::COHERENCE.with_label_values(&["npmi"]).set(n);
+        }
+        if let Some(u) = evaluation.umass {
+            metrics::COHERENCE.with_label_values(&["umass"]).set(u);
+        }
+        tracing::info!(
+            version,
+            docs_seen = self.model.docs_seen(),
+            perplexity = ?evaluation.heldout_perplexity,
+            npmi = ?evaluation.npmi,
+            "published model snapshot"
+        );
+        Ok(())
+    }
+
+    /// Persists state + offsets, then tells the consumer group (a hint for lag metrics only).
+    pub async fn checkpoint(&mut self, ctx: &ServiceContext, consumer: &StreamConsumer) -> anyhow::Result<()> {
+        let cp = Checkpoint {
+            model: self.model.clone(),
+            vocabulary: self.vocabulary.clone(),
+            offsets: self.offsets.clone(),
+            heldout: self.heldout.iter().cloned().collect(),
+            snapshot_version: self.snapshot_version,
+        };
+        checkpoint::save(&ctx.storage, &self.config.model_name, &cp).await?;
+        self.updates_since_checkpoint = 0;
+        let mut tpl = TopicPartitionList::new();
+        for (p, o) in &self.offsets {
+            tpl.add_partition_offset(&ctx.topics.tokens, *p, Offset::Offset(*o))?;
+        }
+        if tpl.count() > 0 {
+            match consumer.commit(&tpl, rdkafka::consumer::CommitMode::Async) {
+                Ok(()) => common_metrics::KAFKA_COMMITS.with_label_values(&[SERVICE]).inc(),
+                Err(e) => tracing::debug!(error = %e, "offset hint commit failed"),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `OnlineLda` has no cheap empty value; a zero-word model stands in while the real one trains
+/// on a blocking thread.
+fn placeholder_model(config: &TrainerConfig) -> anyhow::Result<OnlineLda> {
+    OnlineLda::new(config.lda.clone(), 0).map_err(|e| anyhow::anyhow!("lda-trainer: {e}"))
+}
+
+fn dead_letter(
+    ctx: &ServiceContext,
+    msg: &rdkafka::message::BorrowedMessage<'_>,
+    reason: &'static str,
+    message: &str,
+) -> Option<OutRecord> {
+    common_metrics::DEADLETTERS.with_label_values(&[SERVICE, reason]).inc();
+    let letter = DeadLetter {
+        service: SERVICE.into(),
+        source_topic: msg.topic().into(),
+        source_partition: msg.partition(),
+        source_offset: msg.offset(),
+        reason: reason.into(),
+        message: message.into(),
+        key: msg.key().map(<[u8]>::to_vec),
+        payload: msg.payload().unwrap_or_default().to_vec(),
+        failed_at_ms: now_ms(),
+    };
+    let payload = ctx.codec.encode(&letter).ok()?;
+    Some(OutRecord::new(&ctx.topics.deadletter, format!("{}:{}:{}", msg.topic(), msg.partition(), msg.offset()), payload))
+}

@@ -1,0 +1,105 @@
+//! Trains online LDA on a UCI bag-of-words corpus and prints one JSON line with throughput
+//! and quality (see `bench/lda/compare_gensim.py`).
+//!
+//! ```text
+//! lda_train --docword docword.nips.txt.gz --vocab vocab.nips.txt --k 50 --batch 256 \
+//!           --passes 1 --threads 1 --seed 0 --heldout-every 10 [--dump-lambda out.npy]
+//! ```
+//! Other options: --iterations N, --gamma-threshold X, --tau0 X, --kappa X, --alpha X,
+//! --eta X, --learn-alpha, --total-docs N (default: the training corpus size, as gensim).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use latentlabel_lda::{batch, uci, LdaConfig};
+
+struct Args {
+    docword: PathBuf,
+    vocab: PathBuf,
+    passes: usize,
+    heldout_every: usize,
+    dump_lambda: Option<PathBuf>,
+    config: LdaConfig,
+}
+
+fn parse() -> Result<Args> {
+    let mut docword = None;
+    let mut vocab = None;
+    let mut passes = 1;
+    let mut heldout_every = 10;
+    let mut dump_lambda = None;
+    let mut config = LdaConfig::default();
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        if flag == "--learn-alpha" {
+            config.learn_alpha = true;
+            continue;
+        }
+        let value = args.next().with_context(|| format!("{flag} needs a value"))?;
+        let bad = |e: &dyn std::fmt::Display| anyhow::anyhow!("{flag} {value}: {e}");
+        match flag.as_str() {
+            "--docword" => docword = Some(PathBuf::from(&value)),
+            "--vocab" => vocab = Some(PathBuf::from(&value)),
+            "--dump-lambda" => dump_lambda = Some(PathBuf::from(&value)),
+            "--k" => config.num_topics = value.parse().map_err(|e| bad(&e))?,
+            "--batch" => config.batch_size = value.parse().map_err(|e| bad(&e))?,
+            "--passes" => passes = value.parse().map_err(|e| bad(&e))?,
+            "--threads" => config.threads = value.parse().map_err(|e| bad(&e))?,
+            "--seed" => config.seed = value.parse().map_err(|e| bad(&e))?,
+            "--heldout-every" => heldout_every = value.parse().map_err(|e| bad(&e))?,
+            "--iterations" => config.max_iterations = value.parse().map_err(|e| bad(&e))?,
+            "--gamma-threshold" => config.gamma_threshold = value.parse().map_err(|e| bad(&e))?,
+            "--tau0" => config.tau0 = value.parse().map_err(|e| bad(&e))?,
+            "--kappa" => config.kappa = value.parse().map_err(|e| bad(&e))?,
+            "--alpha" => config.alpha = Some(value.parse().map_err(|e| bad(&e))?),
+            "--eta" => config.eta = Some(value.parse().map_err(|e| bad(&e))?),
+            "--total-docs" => config.total_docs = Some(value.parse().map_err(|e| bad(&e))?),
+            _ => bail!("unknown option {flag}"),
+        }
+    }
+    Ok(Args {
+        docword: docword.context("--docword is required")?,
+        vocab: vocab.context("--vocab is required")?,
+        passes,
+        heldout_every,
+        dump_lambda,
+        config,
+    })
+}
+
+fn main() -> Result<()> {
+    let mut args = parse()?;
+    let (corpus, words) = uci::read_uci(&args.docword, &args.vocab)?;
+    let (train, heldout) = batch::split_heldout(corpus, args.heldout_every);
+    if args.config.total_docs.is_none() {
+        args.config.total_docs = Some(train.len().max(1) as u64);
+    }
+    let (model, report) = batch::train(&train, words.len(), &args.config, args.passes, &heldout)?;
+    if let Some(path) = &args.dump_lambda {
+        write_npy(path, model.lambda())?;
+    }
+    println!("{}", serde_json::to_string(&report)?);
+    Ok(())
+}
+
+/// Writes a K x V f32 matrix as NumPy .npy (format 1.0, little-endian, C order).
+fn write_npy(path: &Path, m: &ndarray::Array2<f32>) -> Result<()> {
+    let (rows, cols) = m.dim();
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    // Magic (6) + version (2) + length (2) + header + '\n' must be a multiple of 64.
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = Vec::with_capacity(10 + header.len() + m.len() * 4);
+    out.extend_from_slice(b"\x93NUMPY\x01\x00");
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for &x in m.iter() {
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    let mut f = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(&out).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}

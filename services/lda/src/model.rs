@@ -1,0 +1,499 @@
+//! `OnlineLda`: the trainable model (Hoffman, Blei & Bach 2010, as gensim's `LdaModel`).
+
+use std::fmt;
+use std::sync::Arc;
+
+use ndarray::Array2;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::bound;
+use crate::config::{LdaConfig, LdaError};
+use crate::digamma::{digamma, trigamma};
+use crate::document::Document;
+use crate::estep::{estep, EStepParams, Workspace};
+use crate::inference::TopicInference;
+use crate::rng;
+use crate::topics::ExpElogbeta;
+use crate::vocab::VocabRemap;
+
+/// Words per parallel task in the sufficient-statistics scatter.
+const SCATTER_BLOCK: usize = 256;
+/// Topic rows per parallel task in the lambda update.
+const TOPIC_BLOCK: usize = 8;
+
+/// What one call to [`OnlineLda::update`] did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct UpdateStats {
+    /// Documents in the batch.
+    pub docs: usize,
+    /// Tokens in the batch (sum of counts of in-vocabulary words).
+    pub tokens: f64,
+    /// Step size used.
+    pub rho: f64,
+    /// Mean E-step iterations over non-empty documents.
+    pub mean_iterations: f64,
+    /// Fraction of documents whose gamma converged before `max_iterations`.
+    pub converged_fraction: f64,
+}
+
+/// Everything needed to resume training; round-trips exactly through serde.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LdaState {
+    pub config: LdaConfig,
+    /// Topic-word variational parameters, K x V.
+    pub lambda: Array2<f32>,
+    /// Document-topic prior (K).
+    pub alpha: Vec<f32>,
+    pub updates: u64,
+    pub docs_seen: u64,
+}
+
+/// Online variational Bayes LDA over a growable vocabulary.
+#[derive(Clone)]
+pub struct OnlineLda {
+    config: LdaConfig,
+    lambda: Array2<f32>,
+    alpha: Vec<f32>,
+    eta: f32,
+    /// exp(E[log beta]) for the current lambda, shared with inference snapshots.
+    topics: Arc<ExpElogbeta>,
+    updates: u64,
+    docs_seen: u64,
+    /// A dedicated pool, so `threads = 1` really is one thread whatever else runs.
+    pool: Arc<rayon::ThreadPool>,
+}
+
+impl fmt::Debug for OnlineLda {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OnlineLda")
+            .field("num_topics", &self.num_topics())
+            .field("num_words", &self.num_words())
+            .field("updates", &self.updates)
+            .field("docs_seen", &self.docs_seen)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Per-document E-step output kept until the scatter.
+struct DocOut {
+    ids: Vec<u32>,
+    cphi: Vec<f32>,
+    theta: Vec<f32>,
+    /// E[log theta] in f64, only when alpha is learned.
+    elog_theta: Option<Vec<f64>>,
+    tokens: f64,
+    iterations: usize,
+    converged: bool,
+}
+
+impl OnlineLda {
+    /// A fresh model over `num_words` words; lambda = eta + Gamma(100, 1/100) like gensim,
+    /// each column drawn from its own seeded stream (so growing the vocabulary later gives
+    /// the same columns as starting with it).
+    pub fn new(config: LdaConfig, num_words: usize) -> Result<Self, LdaError> {
+        config.validate()?;
+        let k = config.num_topics;
+        let eta = config.eta_value();
+        let mut lambda = Array2::zeros((k, 0));
+        append_columns(&mut lambda, num_words, &config, eta, 1.0);
+        let alpha = vec![config.alpha_value(); k];
+        Self::assemble(config, lambda, alpha, 0, 0)
+    }
+
+    fn assemble(
+        config: LdaConfig,
+        lambda: Array2<f32>,
+        alpha: Vec<f32>,
+        updates: u64,
+        docs_seen: u64,
+    ) -> Result<Self, LdaError> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(config.threads)
+            .thread_name(|i| format!("lda-estep-{i}"))
+            .build()
+            .map_err(|e| LdaError::InvalidConfig(format!("cannot start thread pool: {e}")))?;
+        let topics = Arc::new(pool.install(|| ExpElogbeta::from_lambda(&lambda)));
+        Ok(OnlineLda {
+            eta: config.eta_value(),
+            config,
+            lambda,
+            alpha,
+            topics,
+            updates,
+            docs_seen,
+            pool: Arc::new(pool),
+        })
+    }
+
+    pub fn config(&self) -> &LdaConfig {
+        &self.config
+    }
+    pub fn num_words(&self) -> usize {
+        self.lambda.ncols()
+    }
+    pub fn num_topics(&self) -> usize {
+        self.lambda.nrows()
+    }
+    /// Mini-batch updates applied so far (t in rho_t).
+    pub fn updates(&self) -> u64 {
+        self.updates
+    }
+    /// Documents seen by `update` so far.
+    pub fn docs_seen(&self) -> u64 {
+        self.docs_seen
+    }
+    /// Topic-word variational parameters, K x V, standard layout.
+    pub fn lambda(&self) -> &Array2<f32> {
+        &self.lambda
+    }
+    pub fn alpha(&self) -> &[f32] {
+        &self.alpha
+    }
+    pub fn eta(&self) -> f32 {
+        self.eta
+    }
+
+    /// Grows the vocabulary to `num_words` (no-op if not larger). A new column is what it
+    /// would be had the word existed from the start and never occurred: eta plus its seeded
+    /// initial draw decayed by prod_t (1 - rho_t) (exactly eta once rho_0 = 1, i.e. tau0 = 1).
+    pub fn ensure_vocabulary(&mut self, num_words: usize) {
+        if num_words <= self.num_words() {
+            return;
+        }
+        let decay = self.initial_weight_left();
+        append_columns(&mut self.lambda, num_words, &self.config, self.eta, decay);
+        self.refresh_topics();
+    }
+
+    /// Applies a vocabulary compaction: column `old` moves to `remap.get(old)`; columns the
+    /// remap drops (and any beyond `remap.old_len()`) are removed.
+    pub fn retain_words(&mut self, remap: &VocabRemap) {
+        let k = self.num_topics();
+        let mut lambda = Array2::zeros((k, remap.new_len()));
+        for old in 0..remap.old_len().min(self.num_words()) {
+            if let Some(new) = remap.get(old as u32) {
+                lambda
+                    .column_mut(new as usize)
+                    .assign(&self.lambda.column(old));
+            }
+        }
+        self.lambda = lambda;
+        self.refresh_topics();
+    }
+
+    /// One online E+M step on a mini-batch. Word ids >= `num_words()` are ignored (call
+    /// [`Self::ensure_vocabulary`] first to learn them). An empty batch changes nothing.
+    pub fn update(&mut self, batch: &[Document]) -> UpdateStats {
+        if batch.is_empty() {
+            return UpdateStats::default();
+        }
+        let rho = self.config.rho(self.updates);
+        let outs = self.estep_batch(batch);
+
+        self.docs_seen += batch.len() as u64;
+        let total = self.config.total_docs.unwrap_or(self.docs_seen) as f64;
+        let scale = (total / batch.len() as f64) as f32;
+
+        if self.config.learn_alpha {
+            self.update_alpha(&outs, rho);
+        }
+        let sstats = self.pool.install(|| scatter(&self.topics, &outs));
+        self.blend(&sstats, rho as f32, scale);
+        self.refresh_topics();
+        self.updates += 1;
+
+        let nonempty = outs.iter().filter(|o| !o.ids.is_empty()).count();
+        UpdateStats {
+            docs: batch.len(),
+            tokens: outs.iter().map(|o| o.tokens).sum(),
+            rho,
+            mean_iterations: if nonempty == 0 {
+                0.0
+            } else {
+                outs.iter().map(|o| o.iterations).sum::<usize>() as f64 / nonempty as f64
+            },
+            converged_fraction: outs.iter().filter(|o| o.converged).count() as f64
+                / batch.len() as f64,
+        }
+    }
+
+    /// E-step over the batch in parallel; gamma starts from a per-document stream keyed by
+    /// (seed, update number, position), so the result does not depend on the thread count.
+    fn estep_batch(&self, batch: &[Document]) -> Vec<DocOut> {
+        let params = EStepParams {
+            topics: &self.topics,
+            alpha: &self.alpha,
+            max_iterations: self.config.max_iterations,
+            gamma_threshold: self.config.gamma_threshold,
+        };
+        let (k, seed, t) = (self.num_topics(), self.config.seed, self.updates);
+        let learn_alpha = self.config.learn_alpha;
+        self.pool.install(|| {
+            batch
+                .par_iter()
+                .enumerate()
+                .map_init(
+                    || (Workspace::default(), vec![0f32; k]),
+                    |(ws, init), (i, doc)| {
+                        let mut r = rng::rng_for(seed, rng::DOC_GAMMA, t, i as u64);
+                        rng::fill_gamma100(&mut r, init);
+                        let info = estep(&params, doc, init, true, ws);
+                        DocOut {
+                            tokens: ws.tokens(),
+                            ids: ws.ids.clone(),
+                            cphi: ws.cphi.clone(),
+                            theta: ws.theta.clone(),
+                            elog_theta: learn_alpha.then(|| dirichlet_expectation(&ws.gamma)),
+                            iterations: info.iterations,
+                            converged: info.converged,
+                        }
+                    },
+                )
+                .collect()
+        })
+    }
+
+    /// lambda <- (1 - rho) lambda + rho (eta + scale * sstats), in parallel over topic blocks.
+    fn blend(&mut self, sstats: &[f32], rho: f32, scale: f32) {
+        let v = self.num_words();
+        let kp = self.topics.padded_topics();
+        let eta = self.eta;
+        let lam = self
+            .lambda
+            .as_slice_mut()
+            .expect("lambda is kept in standard layout");
+        self.pool.install(|| {
+            lam.par_chunks_mut(TOPIC_BLOCK * v)
+                .enumerate()
+                .for_each(|(block, rows)| {
+                    let k0 = block * TOPIC_BLOCK;
+                    for (r, row) in rows.chunks_exact_mut(v).enumerate() {
+                        let k = k0 + r;
+                        for (w, l) in row.iter_mut().enumerate() {
+                            let s = sstats[w * kp + k];
+                            *l = (1.0 - rho) * *l + rho * (eta + scale * s);
+                        }
+                    }
+                })
+        });
+    }
+
+    /// gensim's `update_alpha`: one Newton step on the Dirichlet prior, damped by rho, kept
+    /// only if every component stays positive.
+    fn update_alpha(&mut self, outs: &[DocOut], rho: f64) {
+        let n = outs.len() as f64;
+        let k = self.num_topics();
+        let mut logphat = vec![0f64; k];
+        for o in outs {
+            let elog = match &o.elog_theta {
+                Some(e) => e,
+                None => continue,
+            };
+            for (l, e) in logphat.iter_mut().zip(elog) {
+                *l += e / n;
+            }
+        }
+        let prior: Vec<f64> = self.alpha.iter().map(|&a| a as f64).collect();
+        let sum: f64 = prior.iter().sum();
+        let gradf: Vec<f64> = prior
+            .iter()
+            .zip(&logphat)
+            .map(|(&a, &l)| n * (digamma(sum) - digamma(a) + l))
+            .collect();
+        let c = n * trigamma(sum);
+        let q: Vec<f64> = prior.iter().map(|&a| -n * trigamma(a)).collect();
+        let b = gradf.iter().zip(&q).map(|(g, q)| g / q).sum::<f64>()
+            / (1.0 / c + q.iter().map(|q| 1.0 / q).sum::<f64>());
+        let updated: Vec<f64> = prior
+            .iter()
+            .zip(gradf.iter().zip(&q))
+            .map(|(&a, (g, q))| a + rho * (-(g - b) / q))
+            .collect();
+        if updated.iter().all(|&a| a > 0.0 && a.is_finite()) {
+            self.alpha = updated.into_iter().map(|a| a as f32).collect();
+        }
+    }
+
+    fn refresh_topics(&mut self) {
+        let lambda = &self.lambda;
+        self.topics = Arc::new(self.pool.install(|| ExpElogbeta::from_lambda(lambda)));
+    }
+
+    /// prod_{t < updates} (1 - rho_t): how much of the random initialisation survives.
+    fn initial_weight_left(&self) -> f32 {
+        let mut left = 1.0f64;
+        for t in 0..self.updates {
+            left *= 1.0 - self.config.rho(t);
+            if left < 1e-30 {
+                return 0.0;
+            }
+        }
+        left as f32
+    }
+
+    /// A snapshot for scoring: exp(E[log beta]) and alpha, sharing memory with the model
+    /// until the next update.
+    pub fn inference(&self) -> TopicInference {
+        TopicInference::from_parts(
+            Arc::clone(&self.topics),
+            self.alpha.clone(),
+            self.config.max_iterations,
+            self.config.gamma_threshold,
+        )
+    }
+
+    /// gensim's `log_perplexity(heldout)`: the variational bound on `heldout` (topic term
+    /// included once) divided by its token count. Perplexity is `exp(-bound)`.
+    /// Returns NaN when `heldout` has no tokens.
+    pub fn log_perplexity(&self, heldout: &[Document]) -> f64 {
+        self.log_perplexity_scaled(heldout, heldout.len() as u64)
+    }
+
+    /// Like gensim's `log_perplexity(chunk, total_docs)`: the document part of the bound is
+    /// scaled by `total_docs / heldout.len()` as if the chunk were a sample of a corpus of
+    /// `total_docs` documents, and the result is per word of that corpus.
+    pub fn log_perplexity_scaled(&self, heldout: &[Document], total_docs: u64) -> f64 {
+        let inference = self.inference();
+        self.pool.install(|| {
+            bound::per_word_bound(
+                &self.lambda,
+                &self.alpha,
+                self.eta,
+                &inference,
+                heldout,
+                total_docs,
+            )
+        })
+    }
+
+    /// The `n` most probable words of `topic` with their normalised weights, best first
+    /// (ties: lower id first). Empty if `topic` is out of range.
+    pub fn top_words(&self, topic: usize, n: usize) -> Vec<(u32, f32)> {
+        if topic >= self.num_topics() {
+            return Vec::new();
+        }
+        let row = self.lambda.row(topic);
+        let total: f64 = row.iter().map(|&x| x as f64).sum();
+        let mut idx: Vec<u32> = (0..row.len() as u32).collect();
+        let n = n.min(idx.len());
+        let by_weight = |a: &u32, b: &u32| {
+            row[*b as usize]
+                .total_cmp(&row[*a as usize])
+                .then(a.cmp(b))
+        };
+        if n < idx.len() && n > 0 {
+            idx.select_nth_unstable_by(n - 1, by_weight);
+        }
+        idx.truncate(n);
+        idx.sort_unstable_by(by_weight);
+        idx.into_iter()
+            .map(|w| (w, (row[w as usize] as f64 / total) as f32))
+            .collect()
+    }
+
+    /// The state to checkpoint.
+    pub fn to_state(&self) -> LdaState {
+        LdaState {
+            config: self.config.clone(),
+            lambda: self.lambda.clone(),
+            alpha: self.alpha.clone(),
+            updates: self.updates,
+            docs_seen: self.docs_seen,
+        }
+    }
+
+    /// Restores a model from [`Self::to_state`] output, validating it.
+    pub fn from_state(state: LdaState) -> Result<Self, LdaError> {
+        state.config.validate()?;
+        let k = state.config.num_topics;
+        if state.lambda.nrows() != k || state.alpha.len() != k {
+            return Err(LdaError::InvalidState(format!(
+                "config has {k} topics but lambda has {} rows and alpha {} entries",
+                state.lambda.nrows(),
+                state.alpha.len()
+            )));
+        }
+        check_positive(state.lambda.iter(), "lambda")?;
+        check_positive(state.alpha.iter(), "alpha")?;
+        let lambda = state.lambda.as_standard_layout().into_owned();
+        Self::assemble(
+            state.config,
+            lambda,
+            state.alpha,
+            state.updates,
+            state.docs_seen,
+        )
+    }
+}
+
+/// Checks all values are finite and > 0.
+pub(crate) fn check_positive<'a>(
+    values: impl IntoIterator<Item = &'a f32>,
+    name: &str,
+) -> Result<(), LdaError> {
+    match values.into_iter().find(|v| !(v.is_finite() && **v > 0.0)) {
+        Some(v) => Err(LdaError::InvalidState(format!(
+            "{name} must be positive and finite, found {v}"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// E[log theta] = psi(gamma) - psi(sum gamma), in f64.
+pub(crate) fn dirichlet_expectation(gamma: &[f32]) -> Vec<f64> {
+    let total: f64 = gamma.iter().map(|&g| g as f64).sum();
+    let psi_total = digamma(total);
+    gamma.iter().map(|&g| digamma(g as f64) - psi_total).collect()
+}
+
+/// Appends columns up to `num_words`: eta + decay * Gamma(100, 1/100) from the word's stream.
+fn append_columns(
+    lambda: &mut Array2<f32>,
+    num_words: usize,
+    config: &LdaConfig,
+    eta: f32,
+    decay: f32,
+) {
+    let (k, old) = lambda.dim();
+    let mut grown = Array2::zeros((k, num_words));
+    grown.slice_mut(ndarray::s![.., ..old]).assign(lambda);
+    let mut draw = vec![0f32; k];
+    for w in old..num_words {
+        let mut r = rng::rng_for(config.seed, rng::COLUMN, w as u64, 0);
+        rng::fill_gamma100(&mut r, &mut draw);
+        for (t, &g) in draw.iter().enumerate() {
+            grown[(t, w)] = eta + decay * g;
+        }
+    }
+    *lambda = grown;
+}
+
+/// Sufficient statistics sum_d theta_dk * c_dw / phinorm_dw * expElogbeta_wk, word-major
+/// (V x kp). Parallel over word blocks; within a block documents are added in batch order,
+/// so the sums (and lambda) are identical for any thread count.
+fn scatter(topics: &ExpElogbeta, outs: &[DocOut]) -> Vec<f32> {
+    let kp = topics.padded_topics();
+    let mut sstats = vec![0f32; topics.num_words() * kp];
+    sstats
+        .par_chunks_mut(SCATTER_BLOCK * kp)
+        .enumerate()
+        .for_each(|(block, out)| {
+            let lo = (block * SCATTER_BLOCK) as u32;
+            let hi = lo + (out.len() / kp) as u32;
+            for o in outs {
+                let start = o.ids.partition_point(|&w| w < lo);
+                let end = o.ids.partition_point(|&w| w < hi);
+                for j in start..end {
+                    let w = o.ids[j] as usize;
+                    let c = o.cphi[j];
+                    let row = topics.row(w);
+                    let dst = &mut out[(w - lo as usize) * kp..][..kp];
+                    for ((d, &th), &b) in dst.iter_mut().zip(&o.theta).zip(row) {
+                        *d += th * c * b;
+                    }
+                }
+            }
+        });
+    sstats
+}

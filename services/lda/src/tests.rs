@@ -1,0 +1,266 @@
+//! Model-level tests: recovery on synthetic data, equality with a plain f64 reference,
+//! determinism across threads, checkpoints, vocabulary changes.
+
+use approx::assert_relative_eq;
+use ndarray::Array2;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Gamma};
+
+use crate::digamma::digamma;
+use crate::{rng, Document, LdaConfig, LdaState, OnlineLda, TopicInference, VocabRemap};
+
+fn dirichlet(rng: &mut ChaCha8Rng, conc: f64, n: usize) -> Vec<f64> {
+    let g = Gamma::new(conc, 1.0).unwrap();
+    let draws: Vec<f64> = (0..n).map(|_| g.sample(rng).max(1e-300)).collect();
+    let total: f64 = draws.iter().sum();
+    draws.into_iter().map(|d| d / total).collect()
+}
+
+fn categorical(rng: &mut ChaCha8Rng, p: &[f64]) -> usize {
+    let u: f64 = rng.random();
+    let mut acc = 0.0;
+    for (i, &pi) in p.iter().enumerate() {
+        acc += pi;
+        if u < acc {
+            return i;
+        }
+    }
+    p.len() - 1
+}
+
+/// Documents drawn from LDA's generative process with known topics.
+fn synthetic(seed: u64, k: usize, v: usize, docs: usize, len: usize) -> (Vec<Vec<f64>>, Vec<Document>) {
+    let mut r = ChaCha8Rng::seed_from_u64(seed);
+    let topics: Vec<Vec<f64>> = (0..k).map(|_| dirichlet(&mut r, 0.05, v)).collect();
+    let corpus = (0..docs)
+        .map(|_| {
+            let theta = dirichlet(&mut r, 0.3, k);
+            Document::from_pairs((0..len).map(|_| {
+                let t = categorical(&mut r, &theta);
+                (categorical(&mut r, &topics[t]) as u32, 1.0)
+            }))
+        })
+        .collect();
+    (topics, corpus)
+}
+
+fn cosine(a: &[f64], b: &[f64]) -> f64 {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na: f64 = a.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let nb: f64 = b.iter().map(|x| x * x).sum::<f64>().sqrt();
+    dot / (na * nb)
+}
+
+fn train(model: &mut OnlineLda, corpus: &[Document], passes: usize) {
+    let batch = model.config().batch_size;
+    for _ in 0..passes {
+        for chunk in corpus.chunks(batch) {
+            model.update(chunk);
+        }
+    }
+}
+
+#[test]
+fn recovers_known_topics() {
+    let (k, v) = (6, 80);
+    let (truth, corpus) = synthetic(7, k, v, 1500, 60);
+    let config = LdaConfig {
+        num_topics: k,
+        batch_size: 100,
+        total_docs: Some(corpus.len() as u64),
+        seed: 3,
+        ..Default::default()
+    };
+    let mut model = OnlineLda::new(config, v).unwrap();
+    let before = model.log_perplexity(&corpus[..200]);
+    train(&mut model, &corpus, 4);
+    let after = model.log_perplexity(&corpus[..200]);
+    assert!(after > before, "bound should improve: {before} -> {after}");
+
+    let learned: Vec<Vec<f64>> = model
+        .lambda()
+        .rows()
+        .into_iter()
+        .map(|row| {
+            let total: f64 = row.iter().map(|&x| x as f64).sum();
+            row.iter().map(|&x| x as f64 / total).collect()
+        })
+        .collect();
+    let mean_best: f64 = truth
+        .iter()
+        .map(|t| learned.iter().map(|l| cosine(t, l)).fold(0.0, f64::max))
+        .sum::<f64>()
+        / k as f64;
+    assert!(mean_best >= 0.9, "mean best-match cosine {mean_best}");
+}
+
+/// Straightforward f64 E-step + M-step with phi materialised, following Hoffman et al.
+fn reference_update(
+    lambda: &Array2<f32>,
+    alpha: f64,
+    eta: f64,
+    batch: &[Document],
+    gamma_inits: &[Vec<f32>],
+    iterations: usize,
+    rho: f64,
+    total_docs: f64,
+) -> Array2<f64> {
+    let (k, v) = lambda.dim();
+    let lam: Array2<f64> = lambda.mapv(|x| x as f64);
+    let mut elogbeta = Array2::<f64>::zeros((k, v));
+    for t in 0..k {
+        let total: f64 = lam.row(t).sum();
+        for w in 0..v {
+            elogbeta[(t, w)] = digamma(lam[(t, w)]) - digamma(total);
+        }
+    }
+    let mut sstats = Array2::<f64>::zeros((k, v));
+    for (doc, init) in batch.iter().zip(gamma_inits) {
+        let mut gamma: Vec<f64> = init.iter().map(|&g| g as f64).collect();
+        let n = doc.ids.len();
+        let mut phi = vec![vec![0.0; k]; n];
+        for _ in 0..iterations {
+            let gsum: f64 = gamma.iter().sum();
+            let elogtheta: Vec<f64> = gamma.iter().map(|&g| digamma(g) - digamma(gsum)).collect();
+            for (j, &w) in doc.ids.iter().enumerate() {
+                let logits: Vec<f64> =
+                    (0..k).map(|t| elogtheta[t] + elogbeta[(t, w as usize)]).collect();
+                let norm: f64 = logits.iter().map(|l| l.exp()).sum::<f64>() + f32::EPSILON as f64;
+                for t in 0..k {
+                    phi[j][t] = logits[t].exp() / norm;
+                }
+            }
+            for t in 0..k {
+                gamma[t] = alpha + (0..n).map(|j| doc.counts[j] as f64 * phi[j][t]).sum::<f64>();
+            }
+        }
+        // phi for the final gamma, as the optimised code (and gensim) use.
+        let gsum: f64 = gamma.iter().sum();
+        let elogtheta: Vec<f64> = gamma.iter().map(|&g| digamma(g) - digamma(gsum)).collect();
+        for (j, &w) in doc.ids.iter().enumerate() {
+            let logits: Vec<f64> = (0..k).map(|t| elogtheta[t] + elogbeta[(t, w as usize)]).collect();
+            let norm: f64 = logits.iter().map(|l| l.exp()).sum::<f64>() + f32::EPSILON as f64;
+            for t in 0..k {
+                sstats[(t, w as usize)] += doc.counts[j] as f64 * logits[t].exp() / norm;
+            }
+        }
+    }
+    let scale = total_docs / batch.len() as f64;
+    (1.0 - rho) * &lam + rho * (eta + scale * sstats)
+}
+
+#[test]
+fn optimised_update_matches_f64_reference() {
+    let (_, corpus) = synthetic(11, 3, 9, 6, 20);
+    let config = LdaConfig {
+        num_topics: 3,
+        max_iterations: 40,
+        gamma_threshold: 0.0, // run every iteration so both sides do the same work
+        tau0: 4.0,
+        kappa: 0.7,
+        total_docs: Some(50),
+        seed: 5,
+        ..Default::default()
+    };
+    let mut model = OnlineLda::new(config.clone(), 9).unwrap();
+    // A couple of updates first so lambda is not near-uniform.
+    model.update(&corpus[..3]);
+    let before = model.lambda().clone();
+    let inits: Vec<Vec<f32>> = (0..3)
+        .map(|i| {
+            let mut g = vec![0f32; 3];
+            rng::fill_gamma100(&mut rng::rng_for(5, rng::DOC_GAMMA, 1, i), &mut g);
+            g
+        })
+        .collect();
+    let rho = config.rho(1);
+    let want = reference_update(&before, 1.0 / 3.0, 1.0 / 3.0, &corpus[3..], &inits, 40, rho, 50.0);
+    model.update(&corpus[3..]);
+    for (got, want) in model.lambda().iter().zip(want.iter()) {
+        assert_relative_eq!(*got as f64, *want, max_relative = 1e-4);
+    }
+}
+
+#[test]
+fn one_and_two_threads_give_identical_lambda() {
+    let (_, corpus) = synthetic(2, 4, 40, 300, 30);
+    let run = |threads| {
+        let config = LdaConfig { num_topics: 4, batch_size: 64, threads, seed: 9, ..Default::default() };
+        let mut m = OnlineLda::new(config, 40).unwrap();
+        train(&mut m, &corpus, 1);
+        m.lambda().clone()
+    };
+    assert_eq!(run(1), run(2));
+}
+
+#[test]
+fn state_round_trips_exactly_and_resumes() {
+    let (_, corpus) = synthetic(4, 3, 30, 120, 25);
+    let config = LdaConfig { num_topics: 3, batch_size: 40, learn_alpha: true, ..Default::default() };
+    let mut model = OnlineLda::new(config, 30).unwrap();
+    train(&mut model, &corpus[..80], 1);
+    let json = serde_json::to_string(&model.to_state()).unwrap();
+    let state: LdaState = serde_json::from_str(&json).unwrap();
+    assert_eq!(state, model.to_state());
+    let mut restored = OnlineLda::from_state(state).unwrap();
+    assert_eq!(restored.updates(), model.updates());
+    assert_eq!(restored.docs_seen(), 80);
+    restored.update(&corpus[80..]);
+    model.update(&corpus[80..]);
+    assert_eq!(restored.lambda(), model.lambda());
+    assert_eq!(restored.alpha(), model.alpha());
+    assert_ne!(model.alpha()[0], 1.0 / 3.0, "alpha should have been learned");
+
+    let mut bad = model.to_state();
+    bad.alpha.pop();
+    assert!(OnlineLda::from_state(bad).is_err());
+}
+
+#[test]
+fn prune_and_grow_vocabulary() {
+    let config = LdaConfig { num_topics: 3, ..Default::default() };
+    let mut model = OnlineLda::new(config.clone(), 6).unwrap();
+    let (_, corpus) = synthetic(5, 3, 6, 40, 10);
+    model.update(&corpus);
+    let before = model.lambda().clone();
+    let remap = VocabRemap::from_map(vec![Some(0), None, Some(1), None, None, Some(2)]).unwrap();
+    model.retain_words(&remap);
+    assert_eq!(model.num_words(), 3);
+    for (new, old) in [(0, 0), (1, 2), (2, 5)] {
+        assert_eq!(model.lambda().column(new), before.column(old));
+    }
+    // Inference still works on the compacted model, ignoring unknown ids.
+    let theta = model.inference().infer(&Document::from_pairs([(0, 2.0), (7, 1.0)]));
+    assert_relative_eq!(theta.iter().sum::<f32>(), 1.0, epsilon = 1e-5);
+
+    // Growth: a fresh model grown later equals one created big.
+    let mut small = OnlineLda::new(config.clone(), 4).unwrap();
+    small.ensure_vocabulary(10);
+    assert_eq!(small.lambda(), OnlineLda::new(config, 10).unwrap().lambda());
+    // After rho_0 = 1 (tau0 = 1) a new column is exactly eta.
+    model.ensure_vocabulary(5);
+    assert!(model.lambda().column(4).iter().all(|&x| x == model.eta()));
+}
+
+#[test]
+fn inference_is_deterministic_and_matches_snapshot() {
+    let (_, corpus) = synthetic(8, 4, 50, 400, 40);
+    let config = LdaConfig { num_topics: 4, batch_size: 100, ..Default::default() };
+    let mut model = OnlineLda::new(config, 50).unwrap();
+    train(&mut model, &corpus, 2);
+    let inf = model.inference();
+    let snap = TopicInference::from_lambda(model.lambda().clone(), model.alpha().to_vec(), 100, 1e-3).unwrap();
+    let batch = inf.infer_batch(&corpus[..20]);
+    for (doc, theta) in corpus[..20].iter().zip(&batch) {
+        assert_eq!(&inf.infer(doc), theta);
+        assert_eq!(&snap.infer(doc), theta);
+        assert_relative_eq!(theta.iter().sum::<f32>(), 1.0, epsilon = 1e-5);
+    }
+    // A document made of one topic's top words is assigned mostly to that topic.
+    let top: Vec<(u32, f32)> = model.top_words(2, 5).into_iter().map(|(w, _)| (w, 3.0)).collect();
+    let theta = inf.infer(&Document::from_pairs(top));
+    let best = (0..4).max_by(|&a, &b| theta[a].total_cmp(&theta[b])).unwrap();
+    assert_eq!(best, 2, "{theta:?}");
+    assert!(TopicInference::from_lambda(Array2::ones((2, 3)), vec![0.5], 10, 1e-3).is_err());
+}

@@ -1,0 +1,110 @@
+//! `ExpElogbeta`: exp(E[log beta]) in the E-step's layout.
+//!
+//! The E-step touches, for each word of a document, the K topic weights of that word, so the
+//! matrix is stored word-major (V rows of `padded(K)` floats, padding zero). `lambda` itself
+//! stays topic-major (K x V) because that is what the M-step, evaluation and snapshots read.
+
+use ndarray::Array2;
+use rayon::prelude::*;
+
+use crate::digamma::{digamma_f32, exp_f32};
+use crate::simd::{self, padded};
+
+/// Words per parallel task when rebuilding: big enough to amortise scheduling, small enough
+/// that the transposed writes stay in L1/L2.
+const WORD_BLOCK: usize = 128;
+
+#[derive(Clone, Debug)]
+pub(crate) struct ExpElogbeta {
+    k: usize,
+    kp: usize,
+    v: usize,
+    data: Vec<f32>,
+}
+
+impl ExpElogbeta {
+    /// Computes exp(psi(lambda[k][w]) - psi(sum_w lambda[k][w])) for every entry, in parallel
+    /// over word blocks on the current rayon pool. Entries below 1e-18 become 0 (see
+    /// [`crate::digamma::exp_f32`]).
+    pub(crate) fn from_lambda(lambda: &Array2<f32>) -> Self {
+        let (k, v) = lambda.dim();
+        let kp = padded(k);
+        let psi_total: Vec<f32> = lambda
+            .rows()
+            .into_iter()
+            .map(|row| digamma_f32(row.iter().map(|&x| x as f64).sum::<f64>() as f32))
+            .collect();
+        let lam = lambda
+            .as_slice()
+            .expect("lambda is kept in standard layout");
+        let mut data = vec![0f32; v * kp];
+        data.par_chunks_mut(WORD_BLOCK * kp)
+            .enumerate()
+            .for_each(|(block, out)| {
+                let lo = block * WORD_BLOCK;
+                fill_block(lam, v, &psi_total, lo, kp, out);
+            });
+        ExpElogbeta { k, kp, v, data }
+    }
+
+    pub(crate) fn num_topics(&self) -> usize {
+        self.k
+    }
+    pub(crate) fn padded_topics(&self) -> usize {
+        self.kp
+    }
+    pub(crate) fn num_words(&self) -> usize {
+        self.v
+    }
+    /// The padded row of word `w`.
+    #[inline]
+    pub(crate) fn row(&self, w: usize) -> &[f32] {
+        &self.data[w * self.kp..(w + 1) * self.kp]
+    }
+}
+
+fn fill_block(lam: &[f32], v: usize, psi_total: &[f32], lo: usize, kp: usize, out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if simd::has_avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+        unsafe { fill_block_avx2(lam, v, psi_total, lo, kp, out) };
+        return;
+    }
+    fill_block_generic(lam, v, psi_total, lo, kp, out);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn fill_block_avx2(
+    lam: &[f32],
+    v: usize,
+    psi_total: &[f32],
+    lo: usize,
+    kp: usize,
+    out: &mut [f32],
+) {
+    fill_block_generic(lam, v, psi_total, lo, kp, out);
+}
+
+#[inline(always)]
+fn fill_block_generic(
+    lam: &[f32],
+    v: usize,
+    psi_total: &[f32],
+    lo: usize,
+    kp: usize,
+    out: &mut [f32],
+) {
+    let n = out.len() / kp;
+    let mut tmp = [0f32; WORD_BLOCK];
+    for (k, &pt) in psi_total.iter().enumerate() {
+        // Vectorised along the contiguous lambda row, then scattered into the word rows.
+        let src = &lam[k * v + lo..k * v + lo + n];
+        for (t, &x) in tmp.iter_mut().zip(src) {
+            *t = exp_f32(digamma_f32(x) - pt);
+        }
+        for (j, &t) in tmp[..n].iter().enumerate() {
+            out[j * kp + k] = t;
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! Scoring configuration.
+
+use latentlabel_classify::ClassifierConfig;
+use latentlabel_text::TokenizerConfig;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScoringConfig {
+    /// Model to follow (the trainer's `model_name`). Default `default`.
+    pub model_name: String,
+    /// Tokenizer for HTTP requests and label texts; must match ingest's. Default: ingest's default.
+    pub tokenizer: TokenizerConfig,
+    /// The classifier on theta. `min_labels` (default 50) gates predictions.
+    pub classifier: ClassifierConfig,
+    /// Refit after this many new human labels. Default 25.
+    pub refit_every_labels: usize,
+    /// Share of human-labeled documents (by id hash) never trained on: the learning curve is
+    /// measured on them. Default 0.15.
+    pub evaluation_fraction: f64,
+    /// Share of human-labeled documents (by id hash) used only to calibrate. Default 0.10.
+    pub calibration_fraction: f64,
+    /// Topics listed per scored document. Default 3.
+    pub top_topics: usize,
+    /// Words listed per topic. Default 8.
+    pub top_words: usize,
+    /// Recently scored documents remembered so labels without text can be learned from. Default 50,000.
+    pub recent_documents: usize,
+    /// Records in flight on the stream (back-pressure bound). Default 512.
+    pub max_in_flight: usize,
+    /// Largest HTTP request body in bytes. Default 1 MiB.
+    pub max_request_bytes: usize,
+    /// Most texts in one batch request. Default 256.
+    pub max_batch: usize,
+    /// Consumer group of the stream scorers. Default `latentlabel-scoring`.
+    pub group_id: String,
+}
+
+impl Default for ScoringConfig {
+    fn default() -> Self {
+        Self {
+            model_name: "default".into(),
+            tokenizer: TokenizerConfig::default(),
+            classifier: ClassifierConfig::default(),
+            refit_every_labels: 25,
+            evaluation_fraction: 0.15,
+            calibration_fraction: 0.10,
+            top_topics: 3,
+            top_words: 8,
+            recent_documents: 50_000,
+            max_in_flight: 512,
+            max_request_bytes: 1 << 20,
+            max_batch: 256,
+            group_id: "latentlabel-scoring".into(),
+        }
+    }
+}
+
+impl ScoringConfig {
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.evaluation_fraction + self.calibration_fraction < 0.9,
+            "scoring: evaluation_fraction + calibration_fraction must leave labels to train on"
+        );
+        anyhow::ensure!(self.refit_every_labels > 0, "scoring: refit_every_labels must be > 0");
+        anyhow::ensure!(self.max_batch > 0 && self.max_in_flight > 0, "scoring: max_batch and max_in_flight must be > 0");
+        self.classifier.validate().map_err(|e| anyhow::anyhow!("scoring classifier: {e}"))?;
+        Ok(())
+    }
+}

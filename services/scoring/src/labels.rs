@@ -1,0 +1,265 @@
+//! Learning from the label stream: the labeled documents, the classifier on their topic
+//! mixtures, its refits and its learning curve.
+//!
+//! Every scoring replica reads the whole labels topic and refits deterministically, so replicas
+//! agree without coordination. Only human-sourced labels (human, consensus, gold, import) train
+//! the classifier: learning from its own auto-labels would only reinforce its mistakes.
+//!
+//! Split by stable hash of the document id: `evaluation_fraction` never trained on (the learning
+//! curve is measured there), `calibration_fraction` only calibrates, the rest trains. Features
+//! are recomputed with the current topic model at every refit, so a model swap never leaves the
+//! classifier reading features from a different topic space.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, RwLock};
+
+use latentlabel_classify::curve::{CurvePoint, LearningCurve};
+use latentlabel_classify::labels::LabelSet;
+use latentlabel_classify::metrics::{evaluate, Evaluation};
+use latentlabel_classify::model::{Classifier, Example};
+use latentlabel_classify::ClassifyError;
+use latentlabel_common::split;
+use serde::{Deserialize, Serialize};
+
+use crate::config::ScoringConfig;
+use crate::model::TopicModel;
+
+pub type Terms = Vec<(String, u32)>;
+
+/// Which slice of the labels a document belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Slice {
+    Train,
+    Calibration,
+    Evaluation,
+}
+
+pub fn slice_of(doc_id: &str, config: &ScoringConfig) -> Slice {
+    let u = split::unit_hash(doc_id, "classifier-split");
+    if u < config.evaluation_fraction {
+        Slice::Evaluation
+    } else if u < config.evaluation_fraction + config.calibration_fraction {
+        Slice::Calibration
+    } else {
+        Slice::Train
+    }
+}
+
+/// Labels that count as ground truth for training.
+pub fn is_trusted_source(source: &str) -> bool {
+    matches!(source, "human" | "consensus" | "gold" | "import")
+}
+
+#[derive(Clone)]
+struct Labeled {
+    terms: Terms,
+    label: String,
+    /// Consensus/gold/import outrank a single human vote for the same document.
+    rank: u8,
+}
+
+/// The labeled documents seen so far.
+#[derive(Default)]
+pub struct LabelBook {
+    docs: HashMap<String, Labeled>,
+    labels: LabelSet,
+    new_since_refit: usize,
+}
+
+impl LabelBook {
+    /// Records a label. Returns false when it changed nothing (a replay or a weaker source).
+    pub fn add(&mut self, doc_id: &str, label: &str, source: &str, terms: Terms) -> bool {
+        let rank = match source {
+            "human" => 1,
+            _ => 2,
+        };
+        if let Some(existing) = self.docs.get(doc_id) {
+            if existing.rank > rank || (existing.rank == rank && existing.label == label) {
+                return false;
+            }
+        }
+        self.labels.intern(label);
+        self.docs.insert(doc_id.to_string(), Labeled { terms, label: label.to_string(), rank });
+        self.new_since_refit += 1;
+        true
+    }
+
+    pub fn len(&self) -> usize {
+        self.docs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty()
+    }
+
+    pub fn new_since_refit(&self) -> usize {
+        self.new_since_refit
+    }
+
+    pub fn labels(&self) -> &LabelSet {
+        &self.labels
+    }
+
+    /// Examples per slice with features from `model`.
+    fn examples(&self, model: &TopicModel, config: &ScoringConfig) -> [Vec<Example>; 3] {
+        let mut ids: Vec<&String> = self.docs.keys().collect();
+        // Deterministic order regardless of arrival, so replicas fit identical models.
+        ids.sort();
+        let mut out = [Vec::new(), Vec::new(), Vec::new()];
+        for id in ids {
+            let labeled = &self.docs[id];
+            let Some(label) = self.labels.index_of(&labeled.label) else { continue };
+            let (doc, _) = model.document(labeled.terms.iter().map(|(w, c)| (w.as_str(), *c)));
+            let features = model.inference.infer(&doc);
+            let slot = match slice_of(id, config) {
+                Slice::Train => 0,
+                Slice::Calibration => 1,
+                Slice::Evaluation => 2,
+            };
+            out[slot].push(Example { features, label });
+        }
+        out
+    }
+
+    /// Fits a classifier on the current labels. `Ok(None)` while there are too few labels.
+    pub fn refit(&mut self, model: &TopicModel, config: &ScoringConfig) -> anyhow::Result<Option<Fitted>> {
+        self.new_since_refit = 0;
+        let [train, calibration, evaluation] = self.examples(model, config);
+        let classifier = match Classifier::fit(&train, &calibration, self.labels.len(), &config.classifier) {
+            Ok(c) => c,
+            Err(ClassifyError::InsufficientLabels { .. } | ClassifyError::TooFewClasses { .. }) => return Ok(None),
+            Err(e) => return Err(anyhow::anyhow!("fitting classifier: {e}")),
+        };
+        let eval = if evaluation.is_empty() {
+            None
+        } else {
+            Some(evaluate(&classifier, &evaluation, config.classifier.ece_bins).map_err(|e| anyhow::anyhow!("evaluating classifier: {e}"))?)
+        };
+        Ok(Some(Fitted {
+            classifier,
+            labels: self.labels.clone(),
+            training_labels: train.len() + calibration.len(),
+            evaluation_labels: evaluation.len(),
+            evaluation: eval,
+            model_version: model.version,
+        }))
+    }
+}
+
+/// A fitted classifier and how it did on held-out labels.
+pub struct Fitted {
+    pub classifier: Classifier,
+    pub labels: LabelSet,
+    pub training_labels: usize,
+    pub evaluation_labels: usize,
+    pub evaluation: Option<Evaluation>,
+    pub model_version: u64,
+}
+
+/// The classifier in use and its history.
+pub struct ClassifierState {
+    pub version: u64,
+    pub fitted: Option<Fitted>,
+    pub curve: LearningCurve,
+}
+
+impl ClassifierState {
+    pub fn plateaued(&self, epsilon: f64) -> bool {
+        self.curve.plateaued(epsilon)
+    }
+}
+
+#[derive(Clone)]
+pub struct ClassifierSlot {
+    current: Arc<RwLock<Arc<ClassifierState>>>,
+}
+
+impl ClassifierSlot {
+    pub fn new(window: usize) -> Self {
+        Self { current: Arc::new(RwLock::new(Arc::new(ClassifierState { version: 0, fitted: None, curve: LearningCurve::new(window) }))) }
+    }
+
+    pub fn get(&self) -> Arc<ClassifierState> {
+        self.current.read().map(|g| g.clone()).unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Installs a new fit as the next version, extending the learning curve.
+    pub fn install(&self, fitted: Fitted) -> Arc<ClassifierState> {
+        let previous = self.get();
+        let mut curve = previous.curve.clone();
+        if let Some(e) = &fitted.evaluation {
+            curve.push(CurvePoint { training_labels: fitted.training_labels, accuracy: e.accuracy, macro_f1: e.macro_f1, ece: e.ece });
+        }
+        let state = Arc::new(ClassifierState { version: previous.version + 1, fitted: Some(fitted), curve });
+        if let Ok(mut g) = self.current.write() {
+            *g = state.clone();
+        }
+        state
+    }
+}
+
+/// Bounded memory of recently scored documents' terms, for labels that arrive without text.
+pub struct RecentDocuments {
+    capacity: usize,
+    map: HashMap<String, Terms>,
+    order: VecDeque<String>,
+}
+
+impl RecentDocuments {
+    pub fn new(capacity: usize) -> Self {
+        Self { capacity, map: HashMap::new(), order: VecDeque::new() }
+    }
+
+    pub fn remember(&mut self, id: &str, terms: Terms) {
+        if self.capacity == 0 || self.map.contains_key(id) {
+            return;
+        }
+        if self.order.len() >= self.capacity {
+            if let Some(old) = self.order.pop_front() {
+                self.map.remove(&old);
+            }
+        }
+        self.order.push_back(id.to_string());
+        self.map.insert(id.to_string(), terms);
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Terms> {
+        self.map.get(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stronger_sources_win_and_replays_are_noops() {
+        let mut book = LabelBook::default();
+        assert!(book.add("d", "a", "human", vec![]));
+        assert!(!book.add("d", "a", "human", vec![]), "replay");
+        assert!(book.add("d", "b", "consensus", vec![]));
+        assert!(!book.add("d", "c", "human", vec![]), "a single vote does not override consensus");
+        assert_eq!(book.len(), 1);
+        assert_eq!(book.new_since_refit(), 2);
+    }
+
+    #[test]
+    fn slices_follow_the_configured_fractions() {
+        let config = ScoringConfig::default();
+        let n = 10_000;
+        let eval = (0..n).filter(|i| slice_of(&format!("d{i}"), &config) == Slice::Evaluation).count();
+        let cal = (0..n).filter(|i| slice_of(&format!("d{i}"), &config) == Slice::Calibration).count();
+        assert!((1300..1700).contains(&eval), "{eval}");
+        assert!((800..1200).contains(&cal), "{cal}");
+    }
+
+    #[test]
+    fn recent_documents_are_bounded() {
+        let mut r = RecentDocuments::new(2);
+        r.remember("a", vec![]);
+        r.remember("b", vec![]);
+        r.remember("c", vec![]);
+        assert!(r.get("a").is_none() && r.get("b").is_some() && r.get("c").is_some());
+    }
+}

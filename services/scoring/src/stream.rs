@@ -1,0 +1,210 @@
+//! The three consumers of a scoring replica: documents to score (consumer group, scaled by
+//! partitions), model announcements (every replica, from the end), and labels (every replica,
+//! from the beginning).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use latentlabel_common::pipeline::{Incoming, Transform};
+use latentlabel_common::records::{now_ms, DeadLetter, LabelEvent, ModelSnapshot, ScoredDocument, TokenizedDocument};
+use latentlabel_common::{metrics as common_metrics, Codec, OutRecord, ServiceContext, Topics};
+use latentlabel_text::Tokenizer;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::config::ScoringConfig;
+use crate::labels::{is_trusted_source, ClassifierSlot, LabelBook, RecentDocuments};
+use crate::model::{self, ModelSlot};
+use latentlabel_lda_trainer::snapshot;
+use crate::scorer::score;
+use crate::{metrics, SERVICE};
+
+pub struct ScoreTransform {
+    pub codec: Codec,
+    pub topics: Topics,
+    pub models: ModelSlot,
+    pub classifier: ClassifierSlot,
+    pub recent: Arc<Mutex<RecentDocuments>>,
+    pub config: ScoringConfig,
+}
+
+impl Transform for ScoreTransform {
+    async fn process(&self, record: Incoming) -> Vec<OutRecord> {
+        let doc: TokenizedDocument = match self.codec.decode_cached(&record.payload) {
+            Ok(d) => d,
+            Err(e) => return dead_letter(&self.codec, &self.topics, &record, e.reason(), &e.to_string()).into_iter().collect(),
+        };
+        // start() only subscribes once a model exists, so this loop is a guard, not a wait.
+        let model = loop {
+            if let Some(m) = self.models.get() {
+                break m;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let classifier = self.classifier.get();
+        let s = score(&model, &classifier, doc.terms.iter().map(|t| (t.term.as_str(), t.count.max(0) as u32)), self.config.top_topics, self.config.top_words);
+        if let Ok(mut recent) = self.recent.lock() {
+            recent.remember(&doc.id, doc.terms.iter().map(|t| (t.term.clone(), t.count.max(0) as u32)).collect());
+        }
+        metrics::DOCUMENTS.inc();
+        metrics::UNKNOWN_WORDS.inc_by(u64::from(s.unknown_words));
+        let scored = ScoredDocument {
+            id: doc.id.clone(),
+            text: doc.text,
+            model_version: s.model_version as i64,
+            classifier_version: s.classifier_version.map(|v| v as i64),
+            theta: s.theta,
+            top_topics: s.top_topics,
+            label: s.label,
+            confidence: s.confidence,
+            margin: s.margin,
+            entropy: s.entropy,
+            unknown_words: s.unknown_words as i32,
+            scored_at_ms: now_ms(),
+        };
+        match self.codec.encode(&scored) {
+            Ok(payload) => vec![OutRecord::new(&self.topics.scored, doc.id, payload)],
+            Err(e) => dead_letter(&self.codec, &self.topics, &record, "encode", &e.to_string()).into_iter().collect(),
+        }
+    }
+}
+
+fn dead_letter(codec: &Codec, topics: &Topics, record: &Incoming, reason: &'static str, message: &str) -> Option<OutRecord> {
+    common_metrics::DEADLETTERS.with_label_values(&[SERVICE, reason]).inc();
+    let letter = DeadLetter {
+        service: SERVICE.into(),
+        source_topic: record.topic.clone(),
+        source_partition: record.partition,
+        source_offset: record.offset,
+        reason: reason.into(),
+        message: message.into(),
+        key: record.key.clone(),
+        payload: record.payload.clone(),
+        failed_at_ms: now_ms(),
+    };
+    let payload = codec.encode(&letter).ok()?;
+    Some(OutRecord::new(&topics.deadletter, format!("{}:{}:{}", record.topic, record.partition, record.offset), payload))
+}
+
+fn assign_all(consumer: &StreamConsumer, topic: &str, offset: Offset) -> anyhow::Result<()> {
+    let metadata = tokio::task::block_in_place(|| consumer.fetch_metadata(Some(topic), Duration::from_secs(10)))
+        .map_err(|e| anyhow::anyhow!("fetching metadata of {topic}: {e}"))?;
+    let mut tpl = TopicPartitionList::new();
+    for t in metadata.topics().iter().filter(|t| t.name() == topic) {
+        for p in t.partitions() {
+            tpl.add_partition_offset(topic, p.id(), offset)?;
+        }
+    }
+    anyhow::ensure!(tpl.count() > 0, "topic {topic} has no partitions (does it exist?)");
+    consumer.assign(&tpl)?;
+    Ok(())
+}
+
+/// Loads the newest stored snapshot, then follows the models topic and swaps in each newer one.
+pub async fn follow_models(ctx: ServiceContext, config: ScoringConfig, models: ModelSlot) -> anyhow::Result<()> {
+    let consumer = ctx.kafka.consumer(&format!("latentlabel-scoring-models-{}", std::process::id()))?;
+    // Listen first, then look at storage, so a snapshot published in between is not missed.
+    assign_all(&consumer, &ctx.topics.models, Offset::End)?;
+    let mut poll_storage = tokio::time::interval(Duration::from_secs(30));
+    loop {
+        let announced: Option<(u64, String)> = tokio::select! {
+            _ = ctx.shutdown.cancelled() => return Ok(()),
+            _ = poll_storage.tick() => match ctx.storage.latest_version(&snapshot::model_prefix(&config.model_name)).await {
+                Ok(v) => v.map(|v| (v, format!("{}/manifest.json", snapshot::snapshot_dir(&config.model_name, v)))),
+                Err(e) => { tracing::warn!(error = %e, "listing model snapshots"); None }
+            },
+            msg = consumer.recv() => match msg {
+                Ok(m) => match ctx.codec.decode_cached::<ModelSnapshot>(m.payload().unwrap_or_default()) {
+                    Ok(s) if s.model == config.model_name => Some((s.version.max(0) as u64, s.manifest_path)),
+                    Ok(_) => None,
+                    Err(e) => { tracing::warn!(error = %e, "undecodable model announcement"); None }
+                },
+                Err(e) => { tracing::warn!(error = %e, "models topic"); tokio::time::sleep(Duration::from_millis(500)).await; None }
+            },
+        };
+        let Some((version, path)) = announced else { continue };
+        if models.get().is_some_and(|m| m.version >= version) {
+            continue;
+        }
+        match model::load(&ctx.storage, &path).await {
+            Ok(m) => {
+                let version = m.version;
+                if models.install(m) {
+                    metrics::MODEL_VERSION.set(version as i64);
+                    metrics::MODEL_RELOADS.inc();
+                    tracing::info!(version, "scoring with new model");
+                }
+            }
+            Err(e) => tracing::warn!(path, error = format!("{e:#}"), "loading model snapshot"),
+        }
+    }
+}
+
+/// Reads every label event and refits the classifier as labels arrive or the model changes.
+pub async fn learn_labels(
+    ctx: ServiceContext,
+    config: ScoringConfig,
+    models: ModelSlot,
+    classifier: ClassifierSlot,
+    recent: Arc<Mutex<RecentDocuments>>,
+) -> anyhow::Result<()> {
+    let tokenizer = Tokenizer::new(config.tokenizer.clone()).map_err(|e| anyhow::anyhow!("scoring tokenizer: {e}"))?;
+    let consumer = ctx.kafka.consumer(&format!("latentlabel-scoring-labels-{}", std::process::id()))?;
+    assign_all(&consumer, &ctx.topics.labels, Offset::Beginning)?;
+    let mut book = LabelBook::default();
+    let mut fitted_on_model = 0u64;
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tokio::select! {
+            _ = ctx.shutdown.cancelled() => return Ok(()),
+            _ = tick.tick() => {}
+            msg = consumer.recv() => {
+                let msg = match msg {
+                    Ok(m) => m,
+                    Err(e) => { tracing::warn!(error = %e, "labels topic"); continue; }
+                };
+                let event: LabelEvent = match ctx.codec.decode_cached(msg.payload().unwrap_or_default()) {
+                    Ok(e) => e,
+                    Err(e) => { tracing::warn!(error = %e, "undecodable label event"); continue; }
+                };
+                if !is_trusted_source(&event.source) {
+                    continue;
+                }
+                let terms = match &event.text {
+                    Some(text) => tokenizer.process(text).terms,
+                    None => match recent.lock().ok().and_then(|r| r.get(&event.doc_id).cloned()) {
+                        Some(t) => t,
+                        None => { tracing::debug!(doc = %event.doc_id, "label for a document never seen; skipped"); continue; }
+                    },
+                };
+                book.add(&event.doc_id, &event.label, &event.source, terms);
+            }
+        }
+        let Some(model) = models.get() else { continue };
+        let model_changed = model.version != fitted_on_model && classifier.get().fitted.is_some();
+        let enough_new = book.new_since_refit() >= config.refit_every_labels
+            || (classifier.get().fitted.is_none() && book.new_since_refit() > 0 && book.len() >= config.classifier.min_labels);
+        if !(model_changed || enough_new) {
+            continue;
+        }
+        // Fitting is CPU work for up to a few hundred milliseconds: off the async runtime.
+        let cfg = config.clone();
+        let m = model.clone();
+        let (returned_book, result) = tokio::task::spawn_blocking(move || {
+            let r = book.refit(&m, &cfg);
+            (book, r)
+        })
+        .await?;
+        book = returned_book;
+        fitted_on_model = model.version;
+        match result {
+            Ok(Some(fitted)) => {
+                let state = classifier.install(fitted);
+                crate::publish::publish_classifier(&ctx, &config, &state).await;
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = format!("{e:#}"), "classifier refit failed"),
+        }
+    }
+}

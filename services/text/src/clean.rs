@@ -1,0 +1,254 @@
+//! Stripping e-mail/news headers, quoted replies and signatures.
+//!
+//! The rules follow scikit-learn's `strip_newsgroup_header/quoting/footer` in spirit but are
+//! stricter where those are reckless for general mail: a header block is removed only when the
+//! text really starts with RFC-822 `Key: value` lines (scikit-learn drops everything before
+//! the first blank line, whatever it is), and a signature only after an explicit delimiter near
+//! the end (scikit-learn drops everything after the last blank line).
+//!
+//! Header and signature stripping only move the ends of a slice, so a text without quotes comes
+//! back borrowed; dropping quoted lines is the only step that allocates.
+
+use std::borrow::Cow;
+
+/// Which of the three stripping steps run.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CleanOptions {
+    pub headers: bool,
+    pub quotes: bool,
+    pub signatures: bool,
+}
+
+/// Headers first (they are only recognised at the very start), then quotes (a reply's own
+/// signature often sits above the quoted original), then the signature of what is left.
+pub(crate) fn clean(text: &str, opts: CleanOptions) -> Cow<'_, str> {
+    let mut body = text;
+    if opts.headers {
+        body = strip_header(body);
+    }
+    let mut out = if opts.quotes { strip_quotes(body) } else { Cow::Borrowed(body) };
+    if opts.signatures {
+        let keep = signature_start(&out);
+        match &mut out {
+            Cow::Borrowed(s) => *s = &s[..keep],
+            Cow::Owned(s) => s.truncate(keep),
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Headers
+
+/// Field names that mark a block as mail/news headers rather than prose like "Note: ...".
+const KNOWN_FIELDS: &[&str] = &[
+    "from", "to", "cc", "bcc", "subject", "date", "message-id", "newsgroups", "path",
+    "organization", "organisation", "lines", "reply-to", "sender", "received", "return-path",
+    "mime-version", "content-type", "content-transfer-encoding", "references", "in-reply-to",
+    "nntp-posting-host", "followup-to", "keywords", "summary", "distribution", "xref",
+    "article-i.d.", "expires", "approved", "user-agent", "delivered-to", "thread-topic",
+];
+
+/// Removes a leading header block: optional mbox `From ` line, then only `Key: value` lines and
+/// their indented continuations up to the first blank line (or the end), with at least one
+/// well-known field among them. Anything else leaves the text untouched.
+fn strip_header(text: &str) -> &str {
+    let mut known = false;
+    let mut first = true;
+    let mut pos = 0;
+    while pos < text.len() {
+        let (line, next) = line_at(text, pos);
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            return if known && !first { &text[next..] } else { text };
+        }
+        if first && line.starts_with("From ") {
+            // mbox envelope line; not a field itself.
+        } else if !first && line.starts_with([' ', '\t']) {
+            // continuation of the previous field
+        } else if let Some(name) = field_name(line) {
+            known |= name.len() >= 2
+                && (name[..2].eq_ignore_ascii_case("x-")
+                    || KNOWN_FIELDS.iter().any(|k| k.eq_ignore_ascii_case(name)));
+        } else {
+            return text;
+        }
+        first = false;
+        pos = next;
+    }
+    // The whole text is a header block (a message with no body).
+    if known {
+        &text[text.len()..]
+    } else {
+        text
+    }
+}
+
+/// The `Key` of an RFC-822 `Key: value` line: 1-76 printable ASCII characters other than
+/// space and colon, then a colon.
+fn field_name(line: &str) -> Option<&str> {
+    let colon = line.find(':')?;
+    let name = &line[..colon];
+    let ok = (1..=76).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_graphic());
+    ok.then_some(name)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quotes
+
+/// Drops quoted lines, attribution lines and forwarded originals; borrows when nothing drops.
+fn strip_quotes(text: &str) -> Cow<'_, str> {
+    let mut lines: Vec<(&str, bool)> = Vec::new();
+    let mut dropped = false;
+    let mut pos = 0;
+    while pos < text.len() {
+        let (line, next) = line_at(text, pos);
+        let with_newline = &text[pos..next];
+        let bare = line.trim_end_matches('\r');
+        if starts_original(bare, &text[next..]) {
+            // Outlook-style replies put the whole original below this marker.
+            dropped = true;
+            break;
+        }
+        let drop = is_quote(bare) || is_attribution(bare);
+        if drop && is_attribution(bare) {
+            // Gmail wraps "On <date>, <name> <addr>\nwrote:" over two lines.
+            if let Some(prev) = lines.last_mut() {
+                if prev.1 && prev.0.trim_start().starts_with("On ") && !bare.trim_start().starts_with("On ") {
+                    prev.1 = false;
+                }
+            }
+        }
+        dropped |= drop;
+        lines.push((with_newline, !drop));
+        pos = next;
+    }
+    if !dropped {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for (line, keep) in lines {
+        if keep {
+            out.push_str(line);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// `> text`, `>> text` (optionally indented up to three blanks), `| text` at the line start, and
+/// Supercite-style `JD> text`.
+fn is_quote(line: &str) -> bool {
+    let indented = line.trim_start_matches([' ', '\t']);
+    if line.len() - indented.len() <= 3 && indented.starts_with('>') {
+        return true;
+    }
+    if line.starts_with('|') {
+        return true;
+    }
+    let b = line.as_bytes();
+    let initials = b.iter().take(5).take_while(|c| c.is_ascii_alphabetic()).count();
+    (1..=4).contains(&initials)
+        && b.get(initials) == Some(&b'>')
+        && b.get(initials + 1).is_none_or(|c| matches!(c, b' ' | b'>' | b'\t'))
+}
+
+/// `... writes:`, `... wrote:`, `In article <...>`: the line introducing a quote.
+fn is_attribution(line: &str) -> bool {
+    let t = line.trim();
+    let introduces = ["writes:", "wrote:", "said:", "says:"].iter().any(|s| ends_with_ci(t, s))
+        && t.split_whitespace().count() >= 2;
+    introduces || t.starts_with("In article <") || t.contains(" writes in message ")
+}
+
+/// `-----Original Message-----`, or an underscore rule followed by `From:` (Outlook).
+fn starts_original(line: &str, rest: &str) -> bool {
+    let t = line.trim();
+    if t.starts_with("-----") && ends_with_ci(t.trim_matches('-').trim(), "original message") {
+        return true;
+    }
+    t.len() >= 10
+        && t.bytes().all(|b| b == b'_')
+        && rest.trim_start().get(..5).is_some_and(|s| s.eq_ignore_ascii_case("from:"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signatures
+
+/// Non-empty lines a signature may have after an RFC 3676 `-- ` delimiter.
+const MAX_SIG_LINES: usize = 15;
+/// Non-empty lines after a looser rule line (`--Joe`, `-----`, `=====`, `_____`).
+const MAX_RULE_SIG_LINES: usize = 8;
+
+/// Byte offset where the signature starts (`text.len()` if none), trailing blanks included.
+///
+/// A line that is exactly `--` (the `-- ` delimiter, trailing blanks ignored) within the last
+/// [`MAX_SIG_LINES`] non-empty lines wins; otherwise the last rule line (starting with `--`, or
+/// five or more of `=`, `_`, `*`, `~`) within the last [`MAX_RULE_SIG_LINES`]. Some non-empty
+/// text must remain above it, so a post that is all "signature" is kept.
+fn signature_start(text: &str) -> usize {
+    let mut after = 0; // non-empty lines seen below the current one
+    let mut rule: Option<usize> = None;
+    let mut end = text.len();
+    while end > 0 {
+        // `end` is a line start or the text's end; skip the newline that ends the line.
+        let search_end = if text.as_bytes()[end - 1] == b'\n' { end - 1 } else { end };
+        let start = text[..search_end].rfind('\n').map_or(0, |p| p + 1);
+        let line = text[start..end].trim_end();
+        if after > MAX_SIG_LINES {
+            break;
+        }
+        if line == "--" {
+            if has_text(&text[..start]) {
+                return trim_end_len(&text[..start]);
+            }
+            break;
+        }
+        if rule.is_none() && after <= MAX_RULE_SIG_LINES && after > 0 && is_rule(line) && has_text(&text[..start]) {
+            rule = Some(start);
+        }
+        if !line.is_empty() {
+            after += 1;
+        }
+        end = start;
+    }
+    rule.map_or(text.len(), |start| trim_end_len(&text[..start]))
+}
+
+fn is_rule(line: &str) -> bool {
+    let t = line.trim();
+    if t.starts_with("--") {
+        return t.len() <= 60; // "--Joe", "-- Joe Smith, Acme": short, unlike prose with a dash
+    }
+    t.len() >= 5
+        && t.bytes().all(|b| matches!(b, b'=' | b'_' | b'*' | b'~' | b'-' | b' '))
+        && !t.contains("  ")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/// The line starting at `pos` (without its `\n`) and the offset of the next line.
+fn line_at(text: &str, pos: usize) -> (&str, usize) {
+    match text[pos..].find('\n') {
+        Some(n) => (&text[pos..pos + n], pos + n + 1),
+        None => (&text[pos..], text.len()),
+    }
+}
+
+fn has_text(s: &str) -> bool {
+    !s.trim().is_empty()
+}
+
+fn trim_end_len(s: &str) -> usize {
+    s.trim_end().len()
+}
+
+fn ends_with_ci(s: &str, suffix: &str) -> bool {
+    s.len() >= suffix.len()
+        && s.is_char_boundary(s.len() - suffix.len())
+        && s[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+}
+
+#[cfg(test)]
+#[path = "clean_tests.rs"]
+mod tests;

@@ -1,0 +1,93 @@
+//! Per-pipeline preprocessing settings and the errors a bad setting raises.
+
+use serde::{Deserialize, Serialize};
+
+/// How one pipeline turns raw documents into display text and a bag of words.
+///
+/// Every field has a default (see [`TokenizerConfig::default`]), so a pipeline's JSON/TOML
+/// only names what it changes; unknown fields are rejected so a typo cannot silently fall
+/// back to a default.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TokenizerConfig {
+    /// Apply Unicode NFKC normalisation before segmenting (ligatures, full-width forms and
+    /// compatibility digits become their plain forms). Default: `true`.
+    pub nfkc: bool,
+    /// Lower-case every token (full Unicode lower-casing). Default: `true`.
+    pub lowercase: bool,
+    /// Drop tokens shorter than this many characters (counted after lower-casing, before
+    /// stemming). Default: `2`.
+    pub min_token_len: usize,
+    /// Drop tokens longer than this many characters: these are almost always uuencoded or
+    /// base64 debris, hashes or run-together junk. Must be `>= 1` and `>= min_token_len`.
+    /// Default: `40`.
+    pub max_token_len: usize,
+    /// Stop-word list(s) to drop, by language name (`"english"`, `"german"`, ...; several may
+    /// be joined with `,` or `+`). `None` drops no list words. Default: `Some("english")`.
+    pub stopwords: Option<String>,
+    /// Extra words to drop, matched after NFKC and lower-casing, against the token and against
+    /// its stem (so a stem seen in a topic listing can be pasted here). Default: empty.
+    pub extra_stopwords: Vec<String>,
+    /// Snowball stemmer language (`"english"`, `"german"`, ...). `None` keeps surface forms.
+    /// Default: `Some("english")`.
+    pub stemmer: Option<String>,
+    /// Keep tokens that contain no letter (`"1993"`, `"3.14"`, `"1,000"`). Mixed tokens such as
+    /// `"mp3"` or `"x86"` are always kept. Default: `false`.
+    pub keep_numbers: bool,
+    /// Keep URLs as single tokens (`"http://example.com/a"`); when `false` they are dropped
+    /// whole, so their fragments do not pollute the vocabulary. Default: `false`.
+    pub keep_urls: bool,
+    /// Keep e-mail addresses (and news message-ids, which look the same) as single tokens;
+    /// when `false` they are dropped whole. Default: `false`.
+    pub keep_emails: bool,
+    /// Remove a leading RFC-822 header block (`From: ...`, `Subject: ...`) ending at the
+    /// first blank line. Default: `true`.
+    pub strip_headers: bool,
+    /// Remove quoted reply lines (`> ...`, `| ...`), attribution lines (`... writes:`,
+    /// `... wrote:`, `In article <...>`) and forwarded originals. Default: `true`.
+    pub strip_quotes: bool,
+    /// Remove a trailing signature after a `-- ` delimiter or a short closing rule line.
+    /// Default: `true`.
+    pub strip_signatures: bool,
+}
+
+impl Default for TokenizerConfig {
+    /// Defaults aimed at topic modelling of English prose: normalised, lower-cased, stop words
+    /// removed, Porter2-stemmed, numbers/URLs/e-mails dropped, headers, quotes and
+    /// signatures stripped.
+    fn default() -> Self {
+        Self {
+            nfkc: true,
+            lowercase: true,
+            min_token_len: 2,
+            max_token_len: 40,
+            stopwords: Some("english".to_owned()),
+            extra_stopwords: Vec::new(),
+            stemmer: Some("english".to_owned()),
+            keep_numbers: false,
+            keep_urls: false,
+            keep_emails: false,
+            strip_headers: true,
+            strip_quotes: true,
+            strip_signatures: true,
+        }
+    }
+}
+
+/// Why a [`TokenizerConfig`] could not be turned into a [`crate::Tokenizer`].
+#[derive(Debug, thiserror::Error)]
+pub enum TextError {
+    /// A stop-word or stemmer language that this crate does not know.
+    #[error("unknown {what} language {name:?}; known: {known}")]
+    UnknownLanguage {
+        /// `"stop-word"` or `"stemmer"`.
+        what: &'static str,
+        /// The name as given.
+        name: String,
+        /// Comma-separated names that would have been accepted.
+        known: String,
+    },
+    /// Any other inconsistent setting (e.g. `max_token_len < min_token_len`).
+    #[error("invalid tokenizer config: {0}")]
+    InvalidConfig(String),
+}

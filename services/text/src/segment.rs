@@ -1,0 +1,348 @@
+//! Splitting text into word, URL and e-mail pieces.
+//!
+//! Words follow UAX #29 word boundaries (what `unicode-segmentation`'s `unicode_words` yields).
+//! Pure-ASCII chunks, the bulk of real streams, take a byte-level fast path that implements the
+//! UAX #29 rules restricted to ASCII; a property test checks it against the reference.
+//! URLs and e-mail addresses are found first, inside whitespace-separated chunks, because
+//! UAX #29 would cut them into fragments (`http`, `example.com`, `index.html`) that look like
+//! ordinary words and would pollute every topic.
+
+use unicode_segmentation::UnicodeSegmentation;
+
+/// One unit handed to the token filters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Piece<'a> {
+    /// A UAX #29 word containing at least one letter or digit.
+    Word(&'a str),
+    /// A URL, trailing sentence punctuation removed.
+    Url(&'a str),
+    /// An e-mail address (or a news message-id, which has the same shape).
+    Email(&'a str),
+}
+
+/// Calls `f` for every piece of `text`, in order. `ascii` must be `text.is_ascii()`; the caller
+/// usually knows it already and it picks the fast path for the whole text at once.
+pub(crate) fn pieces<'a>(text: &'a str, ascii: bool, f: &mut impl FnMut(Piece<'a>)) {
+    if ascii {
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i].is_ascii_whitespace() {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            // Only chunks with one of these bytes can hold a link; remembering it while
+            // scanning spares most chunks a second look.
+            let mut maybe_link = false;
+            while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+                maybe_link |= match bytes[i] {
+                    b'@' | b':' => true,
+                    b'.' => i >= start + 3 && &bytes[i - 3..i] == b"www",
+                    _ => false,
+                };
+                i += 1;
+            }
+            chunk(&text[start..i], maybe_link, true, f);
+        }
+    } else {
+        for part in text.split(char::is_whitespace) {
+            if !part.is_empty() {
+                chunk(part, true, part.is_ascii(), f);
+            }
+        }
+    }
+}
+
+/// One whitespace-free chunk: words before a link, the link, then the rest (which may hold
+/// further links, e.g. `a@b.org,c@d.org`).
+fn chunk<'a>(mut rest: &'a str, maybe_link: bool, ascii: bool, f: &mut impl FnMut(Piece<'a>)) {
+    if maybe_link {
+        while let Some((start, end, piece)) = find_link(rest) {
+            words(&rest[..start], ascii, f);
+            f(piece);
+            rest = &rest[end..];
+        }
+    }
+    words(rest, ascii, f);
+}
+
+fn words<'a>(s: &'a str, ascii: bool, f: &mut impl FnMut(Piece<'a>)) {
+    if s.is_empty() {
+        return;
+    }
+    if ascii {
+        ascii_words(s, &mut |w| f(Piece::Word(w)));
+    } else {
+        s.unicode_words().for_each(|w| f(Piece::Word(w)));
+    }
+}
+
+/// UAX #29 word segmentation for ASCII, keeping only segments with a letter or digit.
+///
+/// Restricted to ASCII the rules reduce to: letters, digits and `_` always join (WB5, WB8-10,
+/// WB13a/b); a single `.`, `'` or `:` joins two letters (WB6/7); a single `.`, `'`, `,` or `;`
+/// joins two digits (WB11/12); everything else is a boundary.
+pub(crate) fn ascii_words<'a>(s: &'a str, f: &mut impl FnMut(&'a str)) {
+    let b = s.as_bytes();
+    let n = b.len();
+    let mut i = 0;
+    while i < n {
+        if !is_core(b[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut alnum = false;
+        loop {
+            while i < n && is_core(b[i]) {
+                alnum |= b[i] != b'_';
+                i += 1;
+            }
+            if i + 1 < n && joins(b[i - 1], b[i], b[i + 1]) {
+                i += 1;
+                continue;
+            }
+            break;
+        }
+        if alnum {
+            f(&s[start..i]);
+        }
+    }
+}
+
+#[inline]
+fn is_core(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
+}
+
+/// Whether `mid` between `prev` and `next` stays inside the word (WB6/7, WB11/12).
+#[inline]
+fn joins(prev: u8, mid: u8, next: u8) -> bool {
+    (prev.is_ascii_alphabetic() && next.is_ascii_alphabetic() && matches!(mid, b'.' | b'\'' | b':'))
+        || (prev.is_ascii_digit()
+            && next.is_ascii_digit()
+            && matches!(mid, b'.' | b'\'' | b',' | b';'))
+}
+
+/// The first URL or e-mail address in a chunk, as `(start, end, piece)` byte offsets. All
+/// delimiters and scanned classes are ASCII, so the offsets are char boundaries in any text.
+fn find_link(s: &str) -> Option<(usize, usize, Piece<'_>)> {
+    let b = s.as_bytes();
+    let url = find_url(b);
+    let email = find_email(s);
+    match (url, email) {
+        // A URL may contain '@' (`http://user@host/`): the earlier start wins.
+        (Some((us, ue)), Some((es, _))) if us <= es => Some((us, ue, Piece::Url(&s[us..ue]))),
+        (_, Some((es, ee))) => Some((es, ee, Piece::Email(&s[es..ee]))),
+        (Some((us, ue)), None) => Some((us, ue, Piece::Url(&s[us..ue]))),
+        (None, None) => None,
+    }
+}
+
+/// `scheme://...` with a scheme of at least two characters, or `www.` at a word start.
+fn find_url(b: &[u8]) -> Option<(usize, usize)> {
+    let mut from = 0;
+    while let Some(p) = find(&b[from..], b"://").map(|p| p + from) {
+        let mut start = p;
+        while start > 0 && (b[start - 1].is_ascii_alphanumeric() || matches!(b[start - 1], b'+' | b'-' | b'.')) {
+            start -= 1;
+        }
+        // The scheme must start with a letter; skip leading digits/punctuation.
+        while start < p && !b[start].is_ascii_alphabetic() {
+            start += 1;
+        }
+        let end = url_end(b, p + 3);
+        if p - start >= 2 && end > p + 3 {
+            return Some((start, end));
+        }
+        from = p + 3;
+    }
+    let mut from = 0;
+    while let Some(p) = find(&b[from..], b"www.").map(|p| p + from) {
+        let end = url_end(b, p + 4);
+        if (p == 0 || !b[p - 1].is_ascii_alphanumeric()) && end > p + 4 {
+            return Some((p, end));
+        }
+        from = p + 4;
+    }
+    None
+}
+
+/// A URL runs to the end of its chunk, less trailing sentence punctuation and brackets.
+fn url_end(b: &[u8], min: usize) -> usize {
+    let mut end = b.len();
+    while end > min && matches!(b[end - 1], b'.' | b',' | b';' | b':' | b'!' | b'?' | b')' | b']' | b'}' | b'>' | b'\'' | b'"') {
+        end -= 1;
+    }
+    end
+}
+
+/// `local@domain.tld`: a non-empty local part and a dotted domain of letters, digits and `-`.
+fn find_email(s: &str) -> Option<(usize, usize)> {
+    let b = s.as_bytes();
+    let mut from = 0;
+    while let Some(at) = b[from..].iter().position(|&c| c == b'@').map(|p| p + from) {
+        let mut start = at;
+        while start > 0 && is_local(b[start - 1]) {
+            start -= 1;
+        }
+        // No leading dots, quotes or guillemets: start at the first letter or digit.
+        start += s[start..at].find(char::is_alphanumeric).unwrap_or(at - start);
+        let mut end = at + 1;
+        while end < b.len() && (b[end].is_ascii_alphanumeric() || matches!(b[end], b'.' | b'-')) {
+            end += 1;
+        }
+        while end > at + 1 && matches!(b[end - 1], b'.' | b'-') {
+            end -= 1;
+        }
+        let domain = &b[at + 1..end];
+        let dotted = domain.first().is_some_and(u8::is_ascii_alphanumeric)
+            && domain.iter().rposition(|&c| c == b'.').is_some_and(|d| d + 1 < domain.len());
+        if start < at && dotted {
+            return Some((start, end));
+        }
+        from = at + 1;
+    }
+    None
+}
+
+#[inline]
+fn is_local(c: u8) -> bool {
+    // Bytes >= 0x80 belong to non-ASCII letters of internationalised addresses; taking them all
+    // keeps the start on a char boundary.
+    !c.is_ascii()
+        || c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'%' | b'+' | b'-' | b'\'' | b'=' | b'$')
+}
+
+/// First occurrence of `needle` (non-empty): scan for its first byte, then compare the rest.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let (&first, rest) = needle.split_first()?;
+    let mut from = 0;
+    while let Some(p) = hay[from..].iter().position(|&c| c == first).map(|p| p + from) {
+        if hay[p + 1..].starts_with(rest) {
+            return Some(p);
+        }
+        from = p + 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn all(text: &str) -> Vec<Piece<'_>> {
+        let mut out = Vec::new();
+        pieces(text, text.is_ascii(), &mut |p| out.push(p));
+        out
+    }
+
+    fn reference(s: &str) -> Vec<&str> {
+        s.unicode_words().collect()
+    }
+
+    fn fast(s: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        ascii_words(s, &mut |w| out.push(w));
+        out
+    }
+
+    #[test]
+    fn ascii_fast_path_matches_uax29_on_tricky_cases() {
+        for s in [
+            "can't won't U.S.A. e.g. 3.14 1,000,000 a:b 1:2 foo_bar __ _x_ a..b 1.a a.1 x86 mp3's",
+            "'quoted' \"dq\" (paren) [br] a-b a/b a'b' 1;2 1'2 a;b",
+            "...---___,,,;;;'''", "", "a", "_", "a_", "_1",
+        ] {
+            assert_eq!(fast(s), reference(s), "input {s:?}");
+        }
+    }
+
+    #[test]
+    fn finds_urls_and_emails_with_surrounding_words() {
+        let p = all("see (http://example.com/a?b=1). mail bob.smith@cs.cmu.edu, or www.foo.org!");
+        assert_eq!(
+            p,
+            vec![
+                Piece::Word("see"),
+                Piece::Url("http://example.com/a?b=1"),
+                Piece::Word("mail"),
+                Piece::Email("bob.smith@cs.cmu.edu"),
+                Piece::Word("or"),
+                Piece::Url("www.foo.org"),
+            ]
+        );
+    }
+
+    #[test]
+    fn message_ids_and_lists_of_addresses() {
+        assert_eq!(
+            all("<1993Apr5.1234@news.cso.uiuc.edu> a@b.org,c@d.net"),
+            vec![
+                Piece::Email("1993Apr5.1234@news.cso.uiuc.edu"),
+                Piece::Email("a@b.org"),
+                Piece::Email("c@d.net"),
+            ]
+        );
+    }
+
+    #[test]
+    fn near_misses_stay_words() {
+        // No dot in the domain, no scheme, too short a scheme: ordinary words.
+        assert_eq!(
+            all("user@localhost c://x re: 12:30 @home"),
+            vec![
+                Piece::Word("user"),
+                Piece::Word("localhost"),
+                Piece::Word("c"),
+                Piece::Word("x"),
+                Piece::Word("re"),
+                Piece::Word("12"),
+                Piece::Word("30"),
+                Piece::Word("home"),
+            ]
+        );
+    }
+
+    #[test]
+    fn non_ascii_text_uses_the_unicode_segmenter() {
+        assert_eq!(
+            all("Grüße, naïve café. mail: jörg@example.de"),
+            vec![
+                Piece::Word("Grüße"),
+                Piece::Word("naïve"),
+                Piece::Word("café"),
+                Piece::Word("mail"),
+                Piece::Email("jörg@example.de"),
+            ]
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn ascii_fast_path_matches_uax29(s in "[a-zA-Z0-9_.,;:'\" \\-@/()!?\t\n]{0,60}") {
+            prop_assert_eq!(fast(&s), reference(&s));
+        }
+
+        #[test]
+        fn ascii_fast_path_matches_uax29_any_ascii(s in "[\\x00-\\x7f]{0,60}") {
+            // Whitespace-free chunks are what the fast path sees.
+            for part in s.split(|c: char| c.is_ascii_whitespace()) {
+                prop_assert_eq!(fast(part), reference(part));
+            }
+        }
+
+        #[test]
+        fn pieces_never_panic_and_lie_inside_the_text(s in "\\PC{0,80}") {
+            let base = s.as_ptr() as usize;
+            for p in all(&s) {
+                let w = match p { Piece::Word(w) | Piece::Url(w) | Piece::Email(w) => w };
+                let off = w.as_ptr() as usize - base;
+                prop_assert!(off + w.len() <= s.len());
+                prop_assert!(!w.is_empty());
+            }
+        }
+    }
+}

@@ -1,0 +1,396 @@
+//! The compiled tokenizer: normalisation, segmentation and the token filters.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
+
+use crate::clean::{clean, CleanOptions};
+use crate::key::Key;
+use crate::segment::{pieces, Piece};
+use crate::stem::Stem;
+use crate::{lang, TextError, TokenizerConfig};
+
+thread_local! {
+    /// Scratch bag of words for [`Tokenizer::process`].
+    static COUNTS: RefCell<Counts> = RefCell::new(Counts::default());
+}
+
+/// A compiled [`TokenizerConfig`]: stop-word sets built, languages resolved. Cheap to clone
+/// (the sets are shared) and safe to use from many threads at once.
+#[derive(Clone, Debug)]
+pub struct Tokenizer {
+    config: TokenizerConfig,
+    /// List words and extra words, normalised like tokens; matched before stemming.
+    stop: Arc<StopSet>,
+    /// Extra words alone, also matched against stems.
+    extra: Arc<FxHashSet<Box<str>>>,
+    stem: Option<Stem>,
+    clean: CleanOptions,
+}
+
+/// One document after preprocessing.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Processed {
+    /// The text after header/quote/signature stripping (not normalised or lower-cased), for
+    /// showing to annotators.
+    pub display_text: String,
+    /// Bag of words: each distinct term once, sorted by term, with its count.
+    pub terms: Vec<(String, u32)>,
+    /// Number of tokens kept, i.e. the sum of the counts.
+    pub token_count: u32,
+}
+
+impl Tokenizer {
+    /// Checks and compiles a config.
+    ///
+    /// # Errors
+    /// [`TextError::UnknownLanguage`] for an unknown stop-word or stemmer language,
+    /// [`TextError::InvalidConfig`] if `max_token_len` is 0 or below `min_token_len`.
+    pub fn new(config: TokenizerConfig) -> Result<Self, TextError> {
+        if config.max_token_len == 0 || config.max_token_len < config.min_token_len {
+            return Err(TextError::InvalidConfig(format!(
+                "max_token_len ({}) must be >= 1 and >= min_token_len ({})",
+                config.max_token_len, config.min_token_len
+            )));
+        }
+        let stem = config.stemmer.as_deref().map(lang::stemmer).transpose()?.map(Stem::new);
+        let listed = config.stopwords.as_deref().map(lang::stopwords).transpose()?.unwrap_or_default();
+
+        let mut tokenizer = Self {
+            clean: CleanOptions {
+                headers: config.strip_headers,
+                quotes: config.strip_quotes,
+                signatures: config.strip_signatures,
+            },
+            config,
+            stop: Arc::default(),
+            extra: Arc::default(),
+            stem,
+        };
+        // Stop words go through the same normalisation as tokens so that "The", "ﬁrst" or
+        // "don’t" in a list match what the text yields.
+        let mut buf = String::new();
+        let mut norm = |w: &str| -> Option<Box<str>> {
+            let w = nfkc(w, tokenizer.config.nfkc);
+            normalise_into(&w, w.is_ascii(), true, &mut buf);
+            (!buf.is_empty()).then(|| buf.as_str().into())
+        };
+        let extra: FxHashSet<Box<str>> = tokenizer.config.extra_stopwords.iter().filter_map(|w| norm(w)).collect();
+        let mut stop = StopSet::default();
+        for w in listed.iter().filter_map(|w| norm(w)).chain(extra.iter().cloned()) {
+            stop.insert(w);
+        }
+        tokenizer.stop = Arc::new(stop);
+        tokenizer.extra = Arc::new(extra);
+        Ok(tokenizer)
+    }
+
+    /// The config this tokenizer was built from.
+    pub fn config(&self) -> &TokenizerConfig {
+        &self.config
+    }
+
+    /// Header, quote and signature stripping only (as configured); borrows unless quoted lines
+    /// had to be cut out of the middle.
+    pub fn clean<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        clean(text, self.clean)
+    }
+
+    /// The tokens of already-cleaned text, in order, after every filter.
+    pub fn tokens(&self, text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        self.for_each_token(text, |t| out.push(t.to_owned()));
+        out
+    }
+
+    /// Cleans, tokenizes and counts one document.
+    pub fn process(&self, text: &str) -> Processed {
+        let display = self.clean(text);
+        // The counting map is reused per thread: clearing keeps its capacity, so a document
+        // costs one allocation per distinct term (the output `String`) and no rehashing.
+        let (terms, token_count) = COUNTS.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut counts) => self.count(&display, &mut counts),
+            Err(_) => self.count(&display, &mut Counts::default()),
+        });
+        Processed { display_text: display.into_owned(), terms, token_count }
+    }
+
+    /// Counts surface forms first and stems each distinct one once: a document repeats its
+    /// words, and stemming (even cached) costs more than counting.
+    fn count(&self, text: &str, counts: &mut Counts) -> (Vec<(String, u32)>, u32) {
+        counts.short.clear();
+        counts.long.clear();
+        let mut buf = String::with_capacity(64);
+        self.for_each_piece(text, |piece| {
+            let token = match piece {
+                Piece::Word(w) => self.surface(w, &mut buf),
+                Piece::Url(u) if self.config.keep_urls => Some(self.link(u, &mut buf)),
+                Piece::Email(e) if self.config.keep_emails => Some(self.link(e, &mut buf)),
+                Piece::Url(_) | Piece::Email(_) => None,
+            };
+            let Some(t) = token else { return };
+            let n = match Key::new(t) {
+                Some(k) => counts.short.entry(k).or_insert(0),
+                None => match counts.long.get_mut(t) {
+                    Some(n) => n,
+                    None => counts.long.entry(t.to_owned()).or_insert(0),
+                },
+            };
+            *n = n.saturating_add(1);
+        });
+        // Stem each distinct term once; keep short results packed so that sorting and merging
+        // are integer work, and build each output `String` exactly once at the end.
+        let mut short: Vec<(Key, u32)> = Vec::with_capacity(counts.short.len());
+        let mut long: Vec<(String, u32)> = Vec::new();
+        let mut stem_buf = String::with_capacity(64);
+        let mut push = |term: &str, n: u32, short: &mut Vec<(Key, u32)>| match Key::new(term) {
+            Some(k) => short.push((k, n)),
+            None => long.push((term.to_owned(), n)),
+        };
+        for (k, n) in counts.short.drain() {
+            if self.stem.is_none() {
+                short.push((k, n));
+                continue;
+            }
+            buf.clear();
+            k.push_to(&mut buf);
+            // Links are never stemmed.
+            if is_link(&buf) {
+                short.push((k, n));
+            } else if let Some(stem) = self.stem_of(&buf, &mut stem_buf) {
+                push(stem, n, &mut short);
+            }
+        }
+        for (term, n) in counts.long.drain() {
+            if self.stem.is_none() || is_link(&term) {
+                push(&term, n, &mut short);
+            } else if let Some(stem) = self.stem_of(&term, &mut stem_buf) {
+                push(stem, n, &mut short);
+            }
+        }
+        // Different surface forms may share a stem ("run", "running"): sort, then merge.
+        short.sort_unstable_by_key(|e| e.0);
+        merge_runs(&mut short);
+        long.sort_unstable();
+        merge_runs(&mut long);
+        let terms = merge_sorted(short, long);
+        let token_count = terms.iter().fold(0u32, |acc, t| acc.saturating_add(t.1));
+        (terms, token_count)
+    }
+
+    /// Calls `f` with every kept token of already-cleaned text, in order, without allocating
+    /// per token: the token lives in a buffer reused for the next one.
+    pub fn for_each_token(&self, text: &str, mut f: impl FnMut(&str)) {
+        let mut buf = String::with_capacity(64);
+        let mut stem_buf = String::with_capacity(64);
+        self.for_each_piece(text, |piece| match piece {
+            Piece::Word(w) => {
+                if let Some(t) = self.surface(w, &mut buf) {
+                    match self.stem {
+                        None => f(t),
+                        Some(_) => {
+                            if let Some(s) = self.stem_of(t, &mut stem_buf) {
+                                f(s);
+                            }
+                        }
+                    }
+                }
+            }
+            Piece::Url(u) if self.config.keep_urls => f(self.link(u, &mut buf)),
+            Piece::Email(e) if self.config.keep_emails => f(self.link(e, &mut buf)),
+            Piece::Url(_) | Piece::Email(_) => {}
+        });
+    }
+
+    /// NFKC, then segmentation into words and links.
+    fn for_each_piece(&self, text: &str, mut f: impl FnMut(Piece<'_>)) {
+        let text = nfkc(text, self.config.nfkc);
+        pieces(&text, text.is_ascii(), &mut f);
+    }
+
+    /// Kept links are single tokens exempt from length limits, stop words and stemming: they
+    /// are identifiers, not words.
+    fn link<'b>(&self, link: &str, buf: &'b mut String) -> &'b str {
+        buf.clear();
+        buf.push_str(link);
+        if self.config.lowercase {
+            lowercase_in_place(buf);
+        }
+        buf
+    }
+
+    /// The filters before stemming, cheapest rejection first: numbers, length, stop words.
+    /// Returns the normalised token, if kept.
+    fn surface<'b>(&self, word: &str, buf: &'b mut String) -> Option<&'b str> {
+        let c = &self.config;
+        let ascii = word.is_ascii();
+        // Numbers: a token with no letter at all ("1993", "3.14", "1,000").
+        if !c.keep_numbers && !has_letter(word, ascii) {
+            return None;
+        }
+        // ASCII lower-casing keeps the length, so over-long junk goes before any copy.
+        if ascii && (word.len() < c.min_token_len || word.len() > c.max_token_len) {
+            return None;
+        }
+        normalise_into(word, ascii, c.lowercase, buf);
+        if !ascii {
+            let chars = buf.chars().count();
+            if chars < c.min_token_len || chars > c.max_token_len {
+                return None;
+            }
+        }
+        if self.is_stop(buf) {
+            return None;
+        }
+        Some(buf)
+    }
+
+    /// The stem of a kept surface form, unless the stem is an extra stop word.
+    fn stem_of<'b>(&self, surface: &str, stem_buf: &'b mut String) -> Option<&'b str> {
+        let stem = self.stem?;
+        stem.stem_into(surface, stem_buf);
+        if stem_buf.is_empty() || (!self.extra.is_empty() && self.extra.contains(stem_buf.as_str())) {
+            return None;
+        }
+        Some(stem_buf)
+    }
+
+    fn is_stop(&self, token: &str) -> bool {
+        if self.stop.is_empty() {
+            return false;
+        }
+        if self.stop.contains(token) {
+            return true;
+        }
+        if self.config.lowercase {
+            return false;
+        }
+        // Lists are lower-case; with case kept, "The" must still match "the".
+        let lower = token.to_lowercase();
+        lower != token && self.stop.contains(&lower)
+    }
+}
+
+/// Per-thread scratch bag of words: short terms packed, long ones as strings.
+#[derive(Default)]
+struct Counts {
+    short: FxHashMap<Key, u32>,
+    long: FxHashMap<String, u32>,
+}
+
+/// Stop words, short ones packed as [`Key`]s for a fast lookup.
+#[derive(Debug, Default)]
+struct StopSet {
+    short: FxHashSet<Key>,
+    long: FxHashSet<Box<str>>,
+}
+
+impl StopSet {
+    fn insert(&mut self, word: Box<str>) {
+        match Key::new(&word) {
+            Some(k) => {
+                self.short.insert(k);
+            }
+            None => {
+                self.long.insert(word);
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.short.is_empty() && self.long.is_empty()
+    }
+
+    #[inline]
+    fn contains(&self, token: &str) -> bool {
+        match Key::new(token) {
+            Some(k) => self.short.contains(&k),
+            None => !self.long.is_empty() && self.long.contains(token),
+        }
+    }
+}
+
+/// Adds up the counts of adjacent equal terms of a sorted list, keeping one of each.
+fn merge_runs<T: PartialEq>(terms: &mut Vec<(T, u32)>) {
+    terms.dedup_by(|later, kept| {
+        let same = later.0 == kept.0;
+        if same {
+            kept.1 = kept.1.saturating_add(later.1);
+        }
+        same
+    });
+}
+
+/// Merges sorted packed terms (at most [`Key::MAX`] bytes) and sorted long terms (longer, so
+/// never equal to a packed one) into one sorted list of strings.
+fn merge_sorted(short: Vec<(Key, u32)>, long: Vec<(String, u32)>) -> Vec<(String, u32)> {
+    let mut out = Vec::with_capacity(short.len() + long.len());
+    let mut long = long.into_iter().peekable();
+    for (k, n) in short {
+        let raw = k.bytes();
+        let key_bytes = &raw[..k.len()];
+        while let Some(l) = long.next_if(|l| l.0.as_bytes() < key_bytes) {
+            out.push(l);
+        }
+        let mut s = String::with_capacity(k.len());
+        k.push_to(&mut s);
+        out.push((s, n));
+    }
+    out.extend(long);
+    out
+}
+
+/// NFKC, skipped when it is the identity: always for ASCII, and for text the quick check
+/// already proves normalised.
+fn nfkc(text: &str, enabled: bool) -> Cow<'_, str> {
+    if !enabled || text.is_ascii() || is_nfkc_quick(text.chars()) == IsNormalized::Yes {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.nfkc().collect())
+    }
+}
+
+/// Copies `word` into `buf`, lower-cased if asked, with typographic apostrophes made ASCII
+/// (UAX #29 keeps "don’t" as one word; stop lists spell it "don't").
+fn normalise_into(word: &str, ascii: bool, lowercase: bool, buf: &mut String) {
+    buf.clear();
+    if ascii {
+        buf.push_str(word);
+        if lowercase {
+            buf.make_ascii_lowercase();
+        }
+        return;
+    }
+    for ch in word.chars() {
+        match ch {
+            '\u{2019}' | '\u{2018}' | '\u{02BC}' => buf.push('\''),
+            _ if lowercase => buf.extend(ch.to_lowercase()),
+            _ => buf.push(ch),
+        }
+    }
+}
+
+fn lowercase_in_place(buf: &mut String) {
+    if buf.is_ascii() {
+        buf.make_ascii_lowercase();
+    } else {
+        *buf = buf.to_lowercase();
+    }
+}
+
+/// Whether a counted term is a kept URL or e-mail address (words never contain these bytes
+/// in this combination: UAX #29 splits at `/` and `@`).
+fn is_link(term: &str) -> bool {
+    term.contains("://") || term.contains('@') || term.starts_with("www.")
+}
+
+fn has_letter(word: &str, ascii: bool) -> bool {
+    if ascii {
+        word.bytes().any(|b| b.is_ascii_alphabetic())
+    } else {
+        word.chars().any(char::is_alphabetic)
+    }
+}

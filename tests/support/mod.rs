@@ -1,0 +1,159 @@
+//! Shared helpers for the end-to-end tests: a whole pipeline in-process against the embedded
+//! Kafka-protocol broker over TCP, consumers to observe topics, and tool/data discovery.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use latentlabel_cli::args::PipelineConfig;
+use latentlabel_common::{Codec, KafkaSettings, ServiceContext, Storage, Topics};
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::{Message, OwnedMessage};
+use rdkafka::ClientConfig;
+use tokio_util::sync::CancellationToken;
+
+/// True if `tool` is on PATH. Otherwise prints why the test is skipped, or panics when
+/// `LATENTLABEL_REQUIRE_TOOLS` is set (CI), so a missing tool can never pass silently there.
+pub fn have_tool(tool: &str) -> bool {
+    let found = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|p| p.join(tool).is_file()))
+        .unwrap_or(false);
+    if !found {
+        if std::env::var_os("LATENTLABEL_REQUIRE_TOOLS").is_some() {
+            panic!("{tool} is required (LATENTLABEL_REQUIRE_TOOLS is set) but not on PATH");
+        }
+        eprintln!("SKIPPED: {tool} is not installed (.ci/run installs it)");
+    }
+    found
+}
+
+/// True if the Python modules import. Same skip/require rule as [`have_tool`].
+pub fn have_python_modules(modules: &[&str]) -> bool {
+    let code = modules.iter().map(|m| format!("import {m}")).collect::<Vec<_>>().join("; ");
+    let ok = std::process::Command::new("python3").args(["-c", &code]).output().map(|o| o.status.success()).unwrap_or(false);
+    if !ok {
+        if std::env::var_os("LATENTLABEL_REQUIRE_TOOLS").is_some() {
+            panic!("python modules {modules:?} are required (LATENTLABEL_REQUIRE_TOOLS is set)");
+        }
+        eprintln!("SKIPPED: python modules {modules:?} are missing (pip install -r tests/requirements.txt)");
+    }
+    ok
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().map(PathBuf::from).unwrap_or_default()
+}
+
+/// `../shared/data` next to the repository, when present. Prints the skip reason when not.
+pub fn shared_data() -> Option<PathBuf> {
+    let dir = repo_root().join("../shared/data");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("SKIPPED: {} not present", dir.display());
+        None
+    }
+}
+
+/// Client settings for tests: short group timeouts so a late joiner rebalances in seconds.
+pub fn kafka_settings(bootstrap: &str, prefix: &str) -> KafkaSettings {
+    KafkaSettings {
+        bootstrap_servers: bootstrap.to_string(),
+        topic_prefix: prefix.to_string(),
+        client_options: vec![
+            ("session.timeout.ms".into(), "6000".into()),
+            ("heartbeat.interval.ms".into(), "500".into()),
+            ("topic.metadata.refresh.interval.ms".into(), "1000".into()),
+        ],
+        partitions: 3,
+        replication: 1,
+    }
+}
+
+pub struct Pipeline {
+    pub ctx: ServiceContext,
+    pub http: String,
+    pub shutdown: CancellationToken,
+    pub handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Pipeline {
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(60), self.handle).await??
+    }
+}
+
+/// Starts the four services against `bootstrap` with `config`, storing into `data_dir`.
+pub async fn start_pipeline(bootstrap: &str, prefix: &str, data_dir: &std::path::Path, config: PipelineConfig) -> anyhow::Result<Pipeline> {
+    let shutdown = CancellationToken::new();
+    let storage = Storage::from_url(data_dir.to_str().unwrap_or("."))?;
+    let ctx = ServiceContext::new(kafka_settings(bootstrap, prefix), storage, Codec::single_object(), shutdown.clone())?;
+    let listener = latentlabel_common::http::bind("127.0.0.1:0").await?;
+    let http = format!("http://{}", listener.local_addr()?);
+    let services = vec![
+        latentlabel_ingest::start(&ctx, config.ingest).await?,
+        latentlabel_lda_trainer::start(&ctx, config.lda_trainer).await?,
+        latentlabel_scoring::start(&ctx, config.scoring).await?,
+        latentlabel_labeling_queue::start(&ctx, config.labeling_queue).await?,
+    ];
+    let run_ctx = ctx.clone();
+    let handle = tokio::spawn(async move { latentlabel_common::service::run_services(&run_ctx, services, listener).await });
+    Ok(Pipeline { ctx, http, shutdown, handle })
+}
+
+/// A consumer that reads `topic` from the beginning, outside any service's group.
+pub fn observer(bootstrap: &str, topic: &str) -> StreamConsumer {
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", format!("observer-{}-{}", topic, std::process::id()))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .set("session.timeout.ms", "6000")
+        .set("heartbeat.interval.ms", "500")
+        .create()
+        .expect("observer consumer");
+    consumer.subscribe(&[topic]).expect("subscribe");
+    consumer
+}
+
+/// Reads until `want` records arrived or `timeout` passed; returns what arrived.
+pub async fn collect(consumer: &StreamConsumer, want: usize, timeout: Duration) -> Vec<OwnedMessage> {
+    let deadline = Instant::now() + timeout;
+    let mut out = Vec::new();
+    while out.len() < want {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        match tokio::time::timeout(left, consumer.recv()).await {
+            Ok(Ok(m)) => out.push(m.detach()),
+            Ok(Err(e)) => eprintln!("observer: {e}"),
+            Err(_) => break,
+        }
+    }
+    out
+}
+
+/// Waits until `check` returns Some, polling every 250 ms.
+pub async fn eventually<T, F, Fut>(timeout: Duration, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Some(v) = check().await {
+            return Some(v);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    None
+}
+
+pub fn topics(prefix: &str) -> Topics {
+    Topics::new(prefix)
+}
+
+pub fn payload(m: &OwnedMessage) -> &[u8] {
+    m.payload().unwrap_or_default()
+}
