@@ -98,6 +98,10 @@ def main() -> int:
     ap.add_argument("extra", nargs="*", help="extra classify_eval arguments (after --)")
     args = ap.parse_args()
 
+    if not os.path.exists(args.bin):
+        print(f"{args.bin} not found: build it with `cargo build --release -p latentlabel-classify "
+              f"--example classify_eval` (and set CARGO_TARGET_DIR or --bin)", file=sys.stderr)
+        return 2
     header, rows = read_csv(args.csv)
     classes = sorted({label for split in rows.values() for label, _ in split})
     index = {c: i for i, c in enumerate(classes)}
@@ -135,7 +139,7 @@ def main() -> int:
         for line in out.splitlines():
             r = json.loads(line)
             results.append((seed, r["budget"], "ours", {k: r[k] for k in ("accuracy", "macro_f1", "ece")}))
-            for method, m in r["by_calibration"].items():
+            for method, m in r.get("by_calibration", {}).items():
                 results.append((seed, r["budget"], f"ours/{method}", m))
 
         for n in budgets:
@@ -164,8 +168,12 @@ def main() -> int:
 
     print(f"features: {args.csv}  (K={x_all['train'].shape[1]}, {n_train} train / {len(rows['test'])} test, "
           f"{len(classes)} classes), seeds {seeds}, C={args.C}, standardize={not args.no_standardize}")
-    cols = ["labels", "ours acc", "sk acc", "diff", "ours F1", "sk F1", "ours ECE", "sk ECE",
-            "ECE none", "ECE temp", "ECE iso", "iso acc"] + (["tfidf acc"] if tfidf else [])
+    methods = [m for m in ("none", "temperature", "top_label_temperature", "isotonic")
+               if any(sys_ == f"ours/{m}" for _, _, sys_, _ in results)]
+    short = {"none": "none", "temperature": "NLL-T", "top_label_temperature": "top-T", "isotonic": "iso"}
+    cols = ["labels", "ours acc", "sk acc", "diff", "ours F1", "sk F1", "ours ECE", "sk ECE"]
+    cols += [f"ECE {short[m]}" for m in methods] + (["iso acc"] if "isotonic" in methods else [])
+    cols += ["tfidf acc"] if tfidf else []
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
     for n in budgets:
@@ -174,8 +182,9 @@ def main() -> int:
                   f"{100 * (mean('ours', n, 'accuracy') - mean('sklearn', n, 'accuracy')):+.1f}"]
         cells += [f"{100 * mean('ours', n, 'macro_f1'):.1f}", f"{100 * mean('sklearn', n, 'macro_f1'):.1f}"]
         cells += [f"{mean('ours', n, 'ece'):.3f}", f"{mean('sklearn', n, 'ece'):.3f}"]
-        cells += [f"{mean(f'ours/{m}', n, 'ece'):.3f}" for m in ("none", "temperature", "isotonic")]
-        cells += [f"{100 * mean('ours/isotonic', n, 'accuracy'):.1f}"]
+        cells += [f"{mean(f'ours/{m}', n, 'ece'):.3f}" for m in methods]
+        if "isotonic" in methods:
+            cells += [f"{100 * mean('ours/isotonic', n, 'accuracy'):.1f}"]
         if tfidf:
             cells += [f"{100 * mean('tfidf', n, 'accuracy'):.1f}"]
         print("| " + " | ".join(cells) + " |")

@@ -38,14 +38,24 @@ fn parse_args() -> Result<Args, Box<dyn Error>> {
     let mut budgets = vec![Some(100), Some(500), Some(2000), None];
     let mut seed = 0;
     let mut shuffle = true;
-    let mut config = ClassifierConfig { min_labels: 2, calibration_fraction: 0.15, ..ClassifierConfig::default() };
+    let mut config = ClassifierConfig {
+        min_labels: 2,
+        calibration_fraction: 0.15,
+        ..ClassifierConfig::default()
+    };
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
         match arg.as_str() {
             "--budgets" => {
                 budgets = value()?
                     .split(',')
-                    .map(|b| if b == "all" { Ok(None) } else { b.parse().map(Some) })
+                    .map(|b| {
+                        if b == "all" {
+                            Ok(None)
+                        } else {
+                            b.parse().map(Some)
+                        }
+                    })
                     .collect::<Result<_, _>>()?
             }
             "--seed" => seed = value()?.parse()?,
@@ -69,11 +79,20 @@ fn parse_args() -> Result<Args, Box<dyn Error>> {
     }
     let path = path.ok_or("usage: classify_eval FEATURES.csv [options]")?;
     config.seed = seed;
-    Ok(Args { path, budgets, seed, shuffle, config })
+    Ok(Args {
+        path,
+        budgets,
+        seed,
+        shuffle,
+        config,
+    })
 }
 
 /// Reads `split,label,f1..fK` rows into (train, test), interning labels in file order.
-fn read_csv(path: &str, labels: &mut LabelSet) -> Result<(Vec<Example>, Vec<Example>), Box<dyn Error>> {
+fn read_csv(
+    path: &str,
+    labels: &mut LabelSet,
+) -> Result<(Vec<Example>, Vec<Example>), Box<dyn Error>> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
     let (mut train, mut test) = (Vec::new(), Vec::new());
     for (number, line) in text.lines().enumerate().skip(1) {
@@ -88,7 +107,10 @@ fn read_csv(path: &str, labels: &mut LabelSet) -> Result<(Vec<Example>, Vec<Exam
             .map(|f| f.trim().parse::<f32>())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| format!("line {}: {e}", number + 1))?;
-        let example = Example { features, label: labels.intern(label.trim()) };
+        let example = Example {
+            features,
+            label: labels.intern(label.trim()),
+        };
         match split.trim() {
             "train" => train.push(example),
             "test" => test.push(example),
@@ -140,6 +162,7 @@ fn cross_fitted(
         "accuracy": e.accuracy,
         "macro_f1": e.macro_f1,
         "ece": e.ece,
+        "mean_confidence": e.mean_confidence,
         "calibration": config.calibration,
         "temperature": model.temperature(),
         "iterations": model.fit_report().iterations,
@@ -160,7 +183,10 @@ fn held_out(
     let n_calibration = (n as f32 * config.calibration_fraction).round() as usize;
     let (fit_rows, calibration_rows) = subset.split_at(n - n_calibration);
     let started = Instant::now();
-    let uncalibrated = ClassifierConfig { calibration: CalibrationMethod::None, ..config.clone() };
+    let uncalibrated = ClassifierConfig {
+        calibration: CalibrationMethod::None,
+        ..config.clone()
+    };
     let model = match Classifier::fit(fit_rows, calibration_rows, num_classes, &uncalibrated) {
         Ok(model) => model,
         Err(e) => return Ok(serde_json::json!({ "budget": n, "error": e.to_string() })),
@@ -198,6 +224,7 @@ fn held_out(
         "accuracy": e.accuracy,
         "macro_f1": e.macro_f1,
         "ece": e.ece,
+        "mean_confidence": e.mean_confidence,
         "calibration": config.calibration,
         "temperature": temperature,
         "by_calibration": by_method,

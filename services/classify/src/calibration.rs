@@ -24,9 +24,13 @@ use crate::softmax::softmax_into;
 pub enum Calibrator {
     None,
     /// `softmax(z / temperature)`; fitted by NLL or by top-label cross-entropy.
-    Temperature { temperature: f32 },
+    Temperature {
+        temperature: f32,
+    },
     /// One step function per fitted class: increasing `x` (raw probability) and `y`.
-    Isotonic { curves: Vec<IsotonicCurve> },
+    Isotonic {
+        curves: Vec<IsotonicCurve>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -95,7 +99,11 @@ fn scaled_top_label_bce(logits: &[Vec<f64>], labels: &[usize], beta: f64) -> f64
         softmax_into(&scaled, &mut p);
         let top = (0..p.len()).fold(0, |best, i| if p[i] > p[best] { i } else { best });
         let confidence = p[top].clamp(1e-12, 1.0 - 1e-12);
-        total -= if top == y { confidence.ln() } else { (1.0 - confidence).ln() };
+        total -= if top == y {
+            confidence.ln()
+        } else {
+            (1.0 - confidence).ln()
+        };
     }
     total / labels.len().max(1) as f64
 }
@@ -105,7 +113,9 @@ fn scaled_top_label_bce(logits: &[Vec<f64>], labels: &[usize], beta: f64) -> f64
 fn search_inverse_temperature(loss: impl Fn(f64) -> f64) -> f64 {
     const STEPS: usize = 40;
     let (lo, hi) = (0.01f64.ln(), 100f64.ln());
-    let grid: Vec<f64> = (0..=STEPS).map(|i| lo + (hi - lo) * i as f64 / STEPS as f64).collect();
+    let grid: Vec<f64> = (0..=STEPS)
+        .map(|i| lo + (hi - lo) * i as f64 / STEPS as f64)
+        .collect();
     let values: Vec<f64> = grid.iter().map(|&g| loss(g.exp())).collect();
     let best = (0..values.len()).fold(0, |b, i| if values[i] < values[b] { i } else { b });
     let (mut lo, mut hi) = (grid[best.saturating_sub(1)], grid[(best + 1).min(STEPS)]);
@@ -158,7 +168,9 @@ pub(crate) fn fit_calibrator(
 ) -> Calibrator {
     match method {
         CalibrationMethod::None => Calibrator::None,
-        CalibrationMethod::Temperature => Calibrator::Temperature { temperature: fit_temperature(logits, labels) },
+        CalibrationMethod::Temperature => Calibrator::Temperature {
+            temperature: fit_temperature(logits, labels),
+        },
         CalibrationMethod::TopLabelTemperature => Calibrator::Temperature {
             temperature: fit_top_label_temperature(logits, labels),
         },
@@ -235,7 +247,10 @@ fn fit_isotonic(logits: &[Vec<f64>], labels: &[usize], classes: usize) -> Calibr
     let curves = (0..classes)
         .map(|c| {
             let scores: Vec<f64> = probs.iter().map(|p| p[c]).collect();
-            let targets: Vec<f64> = labels.iter().map(|&y| f64::from(u8::from(y == c))).collect();
+            let targets: Vec<f64> = labels
+                .iter()
+                .map(|&y| f64::from(u8::from(y == c)))
+                .collect();
             IsotonicCurve::fit(&scores, &targets)
         })
         .collect();
@@ -258,7 +273,13 @@ mod tests {
             softmax_into(&z.iter().map(|v| v / 2.0).collect::<Vec<_>>(), &mut p);
             for (k, u) in [0.1, 0.3, 0.5, 0.7, 0.9].iter().enumerate() {
                 let _ = k;
-                let y = if *u < p[0] { 0 } else if *u < p[0] + p[1] { 1 } else { 2 };
+                let y = if *u < p[0] {
+                    0
+                } else if *u < p[0] + p[1] {
+                    1
+                } else {
+                    2
+                };
                 logits.push(z.clone());
                 labels.push(y);
             }

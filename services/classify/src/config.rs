@@ -104,7 +104,9 @@ impl ClassifierConfig {
             || !(0.0..=1.0).contains(&self.evaluation_fraction)
             || fractions >= 1.0
         {
-            return bad("calibration_fraction and evaluation_fraction must be in [0,1) with sum < 1");
+            return bad(
+                "calibration_fraction and evaluation_fraction must be in [0,1) with sum < 1",
+            );
         }
         if self.ece_bins == 0 {
             return bad("ece_bins must be >= 1");

@@ -30,13 +30,19 @@ pub struct LearningCurve {
 
 impl Default for LearningCurve {
     fn default() -> Self {
-        Self { points: Vec::new(), window: 5 }
+        Self {
+            points: Vec::new(),
+            window: 5,
+        }
     }
 }
 
 impl LearningCurve {
     pub fn new(window: usize) -> Self {
-        Self { points: Vec::new(), window: window.max(2) }
+        Self {
+            points: Vec::new(),
+            window: window.max(2),
+        }
     }
 
     pub fn push(&mut self, point: CurvePoint) {
@@ -69,13 +75,18 @@ impl LearningCurve {
         }
         slopes.sort_by(f64::total_cmp);
         let mid = slopes.len() / 2;
-        let median = if slopes.len() % 2 == 1 { slopes[mid] } else { (slopes[mid - 1] + slopes[mid]) / 2.0 };
+        let median = if slopes.len() % 2 == 1 {
+            slopes[mid]
+        } else {
+            (slopes[mid - 1] + slopes[mid]) / 2.0
+        };
         Some(median * 100.0)
     }
 
     /// True once the marginal gain per 100 labels is below `epsilon` (see the module docs).
     pub fn plateaued(&self, epsilon: f64) -> bool {
-        self.gain_per_100_labels().is_some_and(|gain| gain < epsilon)
+        self.gain_per_100_labels()
+            .is_some_and(|gain| gain < epsilon)
     }
 }
 
@@ -86,7 +97,12 @@ mod tests {
     fn curve(accuracies: &[f64]) -> LearningCurve {
         let mut c = LearningCurve::new(5);
         for (i, &accuracy) in accuracies.iter().enumerate() {
-            c.push(CurvePoint { training_labels: 100 * (i + 1), accuracy, macro_f1: accuracy, ece: 0.0 });
+            c.push(CurvePoint {
+                training_labels: 100 * (i + 1),
+                accuracy,
+                macro_f1: accuracy,
+                ece: 0.0,
+            });
         }
         c
     }

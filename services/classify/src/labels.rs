@@ -66,7 +66,9 @@ impl<'de> Deserialize<'de> for LabelSet {
         let mut set = LabelSet::new();
         for name in &names {
             if set.index_of(name).is_some() {
-                return Err(serde::de::Error::custom(format!("duplicate label {name:?}")));
+                return Err(serde::de::Error::custom(format!(
+                    "duplicate label {name:?}"
+                )));
             }
             set.intern(name);
         }

@@ -51,13 +51,20 @@ where
 
     for iteration in 0..options.max_iterations {
         if max_abs(&g) < options.gradient_tolerance {
-            return FitReport { iterations: iteration, converged: true, objective: fx };
+            return FitReport {
+                iterations: iteration,
+                converged: true,
+                objective: fx,
+            };
         }
         // Two-loop recursion: direction = -H g.
         direction.iter_mut().zip(&g).for_each(|(d, gi)| *d = -gi);
         for (k, (s, y, rho)) in pairs.iter().enumerate().rev() {
             alphas[k] = rho * dot(s, &direction);
-            direction.iter_mut().zip(y).for_each(|(d, yi)| *d -= alphas[k] * yi);
+            direction
+                .iter_mut()
+                .zip(y)
+                .for_each(|(d, yi)| *d -= alphas[k] * yi);
         }
         let gamma = match pairs.back() {
             Some((_, y, rho)) => 1.0 / (rho * dot(y, y)),
@@ -66,14 +73,20 @@ where
         direction.iter_mut().for_each(|d| *d *= gamma);
         for (k, (s, y, rho)) in pairs.iter().enumerate() {
             let beta = rho * dot(y, &direction);
-            direction.iter_mut().zip(s).for_each(|(d, si)| *d += (alphas[k] - beta) * si);
+            direction
+                .iter_mut()
+                .zip(s)
+                .for_each(|(d, si)| *d += (alphas[k] - beta) * si);
         }
         let mut slope = dot(&g, &direction);
         if slope >= 0.0 {
             // Numerical trouble: restart from steepest descent.
             pairs.clear();
             let scale = 1.0 / dot(&g, &g).sqrt().max(1e-12);
-            direction.iter_mut().zip(&g).for_each(|(d, gi)| *d = -gi * scale);
+            direction
+                .iter_mut()
+                .zip(&g)
+                .for_each(|(d, gi)| *d = -gi * scale);
             slope = dot(&g, &direction);
         }
 
@@ -81,16 +94,23 @@ where
         let mut step = 1.0;
         let mut f_new;
         loop {
-            x_new.iter_mut().zip(x.iter().zip(&direction)).for_each(|(xn, (xi, di))| *xn = xi + step * di);
+            x_new
+                .iter_mut()
+                .zip(x.iter().zip(&direction))
+                .for_each(|(xn, (xi, di))| *xn = xi + step * di);
             f_new = f(&x_new, &mut g_new);
             if f_new <= fx + 1e-4 * step * slope || step < 1e-20 {
                 break;
             }
             step *= 0.5;
         }
-        if !(f_new < fx) {
+        if f_new >= fx || f_new.is_nan() {
             // No decrease possible at machine precision: we are at the minimum.
-            return FitReport { iterations: iteration + 1, converged: true, objective: fx };
+            return FitReport {
+                iterations: iteration + 1,
+                converged: true,
+                objective: fx,
+            };
         }
 
         let s: Vec<f64> = x_new.iter().zip(x.iter()).map(|(a, b)| a - b).collect();
@@ -107,7 +127,11 @@ where
         g.copy_from_slice(&g_new);
         fx = f_new;
         if relative_decrease < 1e-12 {
-            return FitReport { iterations: iteration + 1, converged: true, objective: fx };
+            return FitReport {
+                iterations: iteration + 1,
+                converged: true,
+                objective: fx,
+            };
         }
     }
     FitReport {
@@ -134,7 +158,11 @@ mod tests {
             v
         };
         let mut x = vec![0.0; 10];
-        let options = Options { max_iterations: 200, gradient_tolerance: 1e-9, memory: 10 };
+        let options = Options {
+            max_iterations: 200,
+            gradient_tolerance: 1e-9,
+            memory: 10,
+        };
         let report = minimize(f, &mut x, &options);
         assert!(report.converged, "{report:?}");
         for xi in x {

@@ -17,7 +17,11 @@ pub fn accuracy(predicted: &[usize], actual: &[usize]) -> f64 {
 /// (scikit-learn's `f1_score(average="macro")`); a class with no true positives scores 0.
 pub fn macro_f1(predicted: &[usize], actual: &[usize]) -> f64 {
     let classes = predicted.iter().chain(actual).max().map_or(0, |m| m + 1);
-    let (mut tp, mut fp, mut fun) = (vec![0usize; classes], vec![0usize; classes], vec![0usize; classes]);
+    let (mut tp, mut fp, mut fun) = (
+        vec![0usize; classes],
+        vec![0usize; classes],
+        vec![0usize; classes],
+    );
     for (&p, &a) in predicted.iter().zip(actual) {
         if p == a {
             tp[p] += 1;
@@ -75,16 +79,26 @@ pub struct Evaluation {
     pub accuracy: f64,
     pub macro_f1: f64,
     pub ece: f64,
+    /// Mean top probability: above `accuracy` means over-confident on average.
+    pub mean_confidence: f64,
 }
 
 /// Scores `model` on `examples` (labels beyond the model's classes count as errors).
-pub fn evaluate(model: &Classifier, examples: &[Example], bins: usize) -> Result<Evaluation, ClassifyError> {
+pub fn evaluate(
+    model: &Classifier,
+    examples: &[Example],
+    bins: usize,
+) -> Result<Evaluation, ClassifyError> {
     let mut probs = Vec::with_capacity(examples.len());
     for (row, e) in examples.iter().enumerate() {
         let p = model.predict_proba(&e.features).map_err(|err| match err {
-            ClassifyError::DimensionMismatch { expected, found, .. } => {
-                ClassifyError::DimensionMismatch { row, expected, found }
-            }
+            ClassifyError::DimensionMismatch {
+                expected, found, ..
+            } => ClassifyError::DimensionMismatch {
+                row,
+                expected,
+                found,
+            },
             ClassifyError::NonFinite { .. } => ClassifyError::NonFinite { row },
             other => other,
         })?;
@@ -97,6 +111,11 @@ pub fn evaluate(model: &Classifier, examples: &[Example], bins: usize) -> Result
         accuracy: accuracy(&predicted, &actual),
         macro_f1: macro_f1(&predicted, &actual),
         ece: expected_calibration_error(&probs, &actual, bins),
+        mean_confidence: probs
+            .iter()
+            .map(|p| f64::from(uncertainty::max_probability(p)))
+            .sum::<f64>()
+            / probs.len().max(1) as f64,
     })
 }
 

@@ -76,7 +76,9 @@ impl ClassifierData {
             return bad("non-finite parameter");
         }
         match &self.calibrator {
-            Calibrator::Temperature { temperature } if !(*temperature > 0.0 && temperature.is_finite()) => {
+            Calibrator::Temperature { temperature }
+                if !(*temperature > 0.0 && temperature.is_finite()) =>
+            {
                 bad("temperature must be > 0")
             }
             Calibrator::Isotonic { curves }
@@ -113,16 +115,29 @@ impl Serialize for Classifier {
 
 /// Checks rows and returns their common dimension.
 fn check_examples(sets: &[&[Example]], num_classes: usize) -> Result<usize, ClassifyError> {
-    let dim = sets.iter().flat_map(|s| s.first()).map(|e| e.features.len()).next().unwrap_or(0);
+    let dim = sets
+        .iter()
+        .flat_map(|s| s.first())
+        .map(|e| e.features.len())
+        .next()
+        .unwrap_or(0);
     for (row, e) in sets.iter().flat_map(|s| s.iter()).enumerate() {
         if e.features.len() != dim {
-            return Err(ClassifyError::DimensionMismatch { row, expected: dim, found: e.features.len() });
+            return Err(ClassifyError::DimensionMismatch {
+                row,
+                expected: dim,
+                found: e.features.len(),
+            });
         }
         if !e.features.iter().all(|v| v.is_finite()) {
             return Err(ClassifyError::NonFinite { row });
         }
         if e.label >= num_classes {
-            return Err(ClassifyError::LabelOutOfRange { row, label: e.label, num_classes });
+            return Err(ClassifyError::LabelOutOfRange {
+                row,
+                label: e.label,
+                num_classes,
+            });
         }
     }
     Ok(dim)
@@ -133,7 +148,9 @@ fn standardizer(train: &[Example], dim: usize) -> (Vec<f64>, Vec<f64>) {
     let n = train.len() as f64;
     let mut mean = vec![0.0; dim];
     for e in train {
-        mean.iter_mut().zip(&e.features).for_each(|(m, &v)| *m += f64::from(v) / n);
+        mean.iter_mut()
+            .zip(&e.features)
+            .for_each(|(m, &v)| *m += f64::from(v) / n);
     }
     let mut var = vec![0.0; dim];
     for e in train {
@@ -141,7 +158,10 @@ fn standardizer(train: &[Example], dim: usize) -> (Vec<f64>, Vec<f64>) {
             *s += (f64::from(v) - m).powi(2) / n;
         }
     }
-    let scale = var.iter().map(|v| if v.sqrt() > 1e-12 { v.sqrt() } else { 1.0 }).collect();
+    let scale = var
+        .iter()
+        .map(|v| if v.sqrt() > 1e-12 { v.sqrt() } else { 1.0 })
+        .collect();
     (mean, scale)
 }
 
@@ -161,17 +181,25 @@ impl Classifier {
         config.validate()?;
         let have = train.len() + calibration.len();
         if have < config.min_labels.max(1) {
-            return Err(ClassifyError::InsufficientLabels { have, need: config.min_labels.max(1) });
+            return Err(ClassifyError::InsufficientLabels {
+                have,
+                need: config.min_labels.max(1),
+            });
         }
         let dim = check_examples(&[train, calibration], num_classes)?;
         let mut present = vec![false; num_classes];
         train.iter().for_each(|e| present[e.label] = true);
         let classes: Vec<usize> = (0..num_classes).filter(|&c| present[c]).collect();
         if classes.len() < 2 {
-            return Err(ClassifyError::TooFewClasses { found: classes.len() });
+            return Err(ClassifyError::TooFewClasses {
+                found: classes.len(),
+            });
         }
         let mut compact = vec![usize::MAX; num_classes];
-        classes.iter().enumerate().for_each(|(i, &c)| compact[c] = i);
+        classes
+            .iter()
+            .enumerate()
+            .for_each(|(i, &c)| compact[c] = i);
 
         let (mean, scale) = if config.standardize {
             standardizer(train, dim)
@@ -180,19 +208,36 @@ impl Classifier {
         };
         let x: Vec<f64> = train
             .iter()
-            .flat_map(|e| e.features.iter().zip(mean.iter().zip(&scale)).map(|(&v, (m, s))| (f64::from(v) - m) / s))
+            .flat_map(|e| {
+                e.features
+                    .iter()
+                    .zip(mean.iter().zip(&scale))
+                    .map(|(&v, (m, s))| (f64::from(v) - m) / s)
+            })
             .collect();
         let y: Vec<usize> = train.iter().map(|e| compact[e.label]).collect();
-        let problem = Problem { x: &x, y: &y, d: dim, classes: classes.len(), l2: f64::from(config.l2) };
+        let problem = Problem {
+            x: &x,
+            y: &y,
+            d: dim,
+            classes: classes.len(),
+            l2: f64::from(config.l2),
+        };
         let mut params = vec![0.0; problem.num_params()];
         let options = lbfgs::Options {
             max_iterations: config.max_iterations,
             gradient_tolerance: f64::from(config.tolerance),
             memory: 10,
         };
-        let report = lbfgs::minimize(|p, g| problem.value_and_gradient(p, g), &mut params, &options);
+        let report = lbfgs::minimize(
+            |p, g| problem.value_and_gradient(p, g),
+            &mut params,
+            &options,
+        );
 
-        // Fold the standardisation into the parameters: w.(x-m)/s + b = (w/s).x + (b - w.m/s).
+        // Fold the standardisation into the parameters: w.(x-m)/s + b = (w/s).x + (b - w.m/s),
+        // so prediction is one affine map. This loses f32 precision only for a feature whose
+        // |mean| / std exceeds ~1e4, which topic shares and tf-idf weights never approach.
         let k = classes.len();
         let (w, b) = params.split_at(k * dim);
         let mut weights = Vec::with_capacity(k * dim);
@@ -227,7 +272,11 @@ impl Classifier {
 
     /// Refits only the calibration map on `calibration` (e.g. fresh held-out labels),
     /// keeping the weights. Examples of classes the model was not fitted on are ignored.
-    pub fn calibrate(&mut self, calibration: &[Example], method: CalibrationMethod) -> Result<(), ClassifyError> {
+    pub fn calibrate(
+        &mut self,
+        calibration: &[Example],
+        method: CalibrationMethod,
+    ) -> Result<(), ClassifyError> {
         check_examples(&[calibration], self.data.num_classes)?;
         if let Some(e) = calibration.first() {
             if e.features.len() != self.data.num_features {
@@ -239,7 +288,10 @@ impl Classifier {
             }
         }
         let compact = self.compact_index();
-        let held_out: Vec<&Example> = calibration.iter().filter(|e| compact[e.label] != usize::MAX).collect();
+        let held_out: Vec<&Example> = calibration
+            .iter()
+            .filter(|e| compact[e.label] != usize::MAX)
+            .collect();
         let logits: Vec<Vec<f64>> = held_out.iter().map(|e| self.logits(&e.features)).collect();
         let labels: Vec<usize> = held_out.iter().map(|e| compact[e.label]).collect();
         self.data.calibration_labels = labels.len();
@@ -255,17 +307,26 @@ impl Classifier {
         num_classes: usize,
         config: &ClassifierConfig,
     ) -> Result<Classifier, ClassifyError> {
-        let uncalibrated = ClassifierConfig { calibration: CalibrationMethod::None, ..config.clone() };
+        let uncalibrated = ClassifierConfig {
+            calibration: CalibrationMethod::None,
+            ..config.clone()
+        };
         let mut model = Classifier::fit(examples, &[], num_classes, &uncalibrated)?;
         let k = config.calibration_folds;
         if k < 2 {
             return Ok(model);
         }
         let compact = model.compact_index();
-        let fold_config = ClassifierConfig { min_labels: 0, ..uncalibrated };
+        let fold_config = ClassifierConfig {
+            min_labels: 0,
+            ..uncalibrated
+        };
         let (mut logits, mut labels) = (Vec::new(), Vec::new());
         for fold in 0..k {
-            let (held, rest): (Vec<_>, Vec<_>) = examples.iter().enumerate().partition(|(i, _)| i % k == fold);
+            let (held, rest): (Vec<_>, Vec<_>) = examples
+                .iter()
+                .enumerate()
+                .partition(|(i, _)| i % k == fold);
             let rest: Vec<Example> = rest.into_iter().map(|(_, e)| e.clone()).collect();
             // A fold without two classes cannot be fitted; its examples just do not calibrate.
             let Ok(fold_model) = Classifier::fit(&rest, &[], num_classes, &fold_config) else {
@@ -283,14 +344,23 @@ impl Classifier {
             }
         }
         model.data.calibration_labels = labels.len();
-        model.data.calibrator = fit_calibrator(config.calibration, &logits, &labels, model.data.classes.len());
+        model.data.calibrator = fit_calibrator(
+            config.calibration,
+            &logits,
+            &labels,
+            model.data.classes.len(),
+        );
         Ok(model)
     }
 
     /// Position of each class index among the fitted classes (`usize::MAX` if absent).
     fn compact_index(&self) -> Vec<usize> {
         let mut compact = vec![usize::MAX; self.data.num_classes];
-        self.data.classes.iter().enumerate().for_each(|(i, &c)| compact[c] = i);
+        self.data
+            .classes
+            .iter()
+            .enumerate()
+            .for_each(|(i, &c)| compact[c] = i);
         compact
     }
 
@@ -302,7 +372,17 @@ impl Classifier {
         }
         let own = self.logits(features);
         let compact = self.compact_index();
-        Some(classes.iter().map(|&c| compact.get(c).and_then(|&i| own.get(i).copied()).unwrap_or(f64::NEG_INFINITY)).collect())
+        Some(
+            classes
+                .iter()
+                .map(|&c| {
+                    compact
+                        .get(c)
+                        .and_then(|&i| own.get(i).copied())
+                        .unwrap_or(f64::NEG_INFINITY)
+                })
+                .collect(),
+        )
     }
 
     /// Logits over the fitted classes (no dimension check).
@@ -314,7 +394,11 @@ impl Classifier {
             .enumerate()
             .map(|(c, &b)| {
                 let w = &self.data.weights[c * d..(c + 1) * d];
-                f64::from(b) + w.iter().zip(features).map(|(&a, &x)| f64::from(a) * f64::from(x)).sum::<f64>()
+                f64::from(b)
+                    + w.iter()
+                        .zip(features)
+                        .map(|(&a, &x)| f64::from(a) * f64::from(x))
+                        .sum::<f64>()
             })
             .collect()
     }
@@ -342,7 +426,10 @@ impl Classifier {
     /// Arg-max class with its calibrated confidence and uncertainty measures.
     pub fn predict(&self, features: &[f32]) -> Result<Prediction, ClassifyError> {
         let probabilities = self.predict_proba(features)?;
-        Ok(Prediction::from_probabilities(probabilities, self.data.classes.len()))
+        Ok(Prediction::from_probabilities(
+            probabilities,
+            self.data.classes.len(),
+        ))
     }
 
     /// The fitted temperature (1 unless temperature scaling is used).
@@ -376,12 +463,19 @@ impl Classifier {
     }
 
     /// Pads a prediction's probabilities to a label space that grew since fitting.
-    pub fn predict_padded(&self, features: &[f32], num_classes: usize) -> Result<Prediction, ClassifyError> {
+    pub fn predict_padded(
+        &self,
+        features: &[f32],
+        num_classes: usize,
+    ) -> Result<Prediction, ClassifyError> {
         let mut probabilities = self.predict_proba(features)?;
         if probabilities.len() < num_classes {
             probabilities.resize(num_classes, 0.0);
         }
-        Ok(Prediction::from_probabilities(probabilities, self.data.classes.len()))
+        Ok(Prediction::from_probabilities(
+            probabilities,
+            self.data.classes.len(),
+        ))
     }
 }
 
@@ -403,172 +497,5 @@ impl Prediction {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::metrics::evaluate;
-    use rand::{Rng, SeedableRng};
-    use rand_chacha::ChaCha8Rng;
-    use rand_distr::{Distribution, Normal};
-
-    /// Gaussian blobs: class `c` centred at `separation * e_c` in `dim` dimensions.
-    fn blobs(n: usize, classes: usize, dim: usize, separation: f32, seed: u64) -> Vec<Example> {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let noise = Normal::new(0.0f32, 1.0).unwrap();
-        (0..n)
-            .map(|_| {
-                let label = rng.random_range(0..classes);
-                let features = (0..dim)
-                    .map(|j| noise.sample(&mut rng) + if j == label { separation } else { 0.0 })
-                    .collect();
-                Example { features, label }
-            })
-            .collect()
-    }
-
-    fn config(min_labels: usize) -> ClassifierConfig {
-        ClassifierConfig { min_labels, ..ClassifierConfig::default() }
-    }
-
-    #[test]
-    fn separable_data_is_learned_perfectly() {
-        let train = blobs(400, 4, 6, 8.0, 1);
-        let test = blobs(400, 4, 6, 8.0, 2);
-        let model = Classifier::fit(&train, &[], 4, &config(10)).unwrap();
-        assert!(model.fit_report().converged, "{:?}", model.fit_report());
-        let e = evaluate(&model, &test, 15).unwrap();
-        assert!(e.accuracy > 0.995, "accuracy {}", e.accuracy);
-        assert!(e.macro_f1 > 0.995);
-    }
-
-    #[test]
-    fn fitting_is_deterministic_and_standardisation_keeps_scale_invariance() {
-        let train = blobs(300, 3, 5, 2.0, 3);
-        let a = Classifier::fit(&train, &[], 3, &config(10)).unwrap();
-        let b = Classifier::fit(&train, &[], 3, &config(10)).unwrap();
-        assert_eq!(a, b);
-        // Scaling every feature by 1000 changes nothing when standardising.
-        let scaled: Vec<Example> = train
-            .iter()
-            .map(|e| Example { features: e.features.iter().map(|v| v * 1000.0).collect(), label: e.label })
-            .collect();
-        let c = Classifier::fit(&scaled, &[], 3, &config(10)).unwrap();
-        let p = a.predict_proba(&train[0].features).unwrap();
-        let q = c.predict_proba(&scaled[0].features).unwrap();
-        for (x, y) in p.iter().zip(&q) {
-            assert!((x - y).abs() < 1e-3, "{p:?} vs {q:?}");
-        }
-    }
-
-    #[test]
-    fn temperature_scaling_reduces_ece_of_an_overconfident_model() {
-        // Few noisy examples in many dimensions, almost no regularisation: over-confident.
-        let train = blobs(60, 3, 20, 1.0, 4);
-        let calibration = blobs(500, 3, 20, 1.0, 5);
-        let test = blobs(3000, 3, 20, 1.0, 6);
-        let raw_config = ClassifierConfig { l2: 1e-3, calibration: CalibrationMethod::None, ..config(10) };
-        let raw = Classifier::fit(&train, &calibration, 3, &raw_config).unwrap();
-        let scaled_config = ClassifierConfig { calibration: CalibrationMethod::Temperature, ..raw_config.clone() };
-        let scaled = Classifier::fit(&train, &calibration, 3, &scaled_config).unwrap();
-        let before = evaluate(&raw, &test, 15).unwrap();
-        let after = evaluate(&scaled, &test, 15).unwrap();
-        assert!(scaled.temperature() > 1.5, "temperature {}", scaled.temperature());
-        assert!(before.ece > 0.15, "raw ece {}", before.ece);
-        assert!(after.ece < before.ece / 2.0, "ece {} -> {}", before.ece, after.ece);
-        assert_eq!(before.accuracy, after.accuracy, "temperature must not change the arg-max");
-
-        let iso_config = ClassifierConfig { calibration: CalibrationMethod::Isotonic, ..raw_config };
-        let iso = Classifier::fit(&train, &calibration, 3, &iso_config).unwrap();
-        let iso_eval = evaluate(&iso, &test, 15).unwrap();
-        assert!(iso_eval.ece < before.ece / 2.0, "isotonic ece {}", iso_eval.ece);
-    }
-
-    #[test]
-    fn top_label_and_cross_fitted_calibration_fix_overconfidence() {
-        let train = blobs(300, 3, 20, 1.0, 12);
-        let test = blobs(3000, 3, 20, 1.0, 13);
-        let base = ClassifierConfig { l2: 1e-3, ..config(10) };
-        let raw = Classifier::fit(&train, &[], 3, &ClassifierConfig { calibration: CalibrationMethod::None, ..base.clone() }).unwrap();
-        let crossed = Classifier::fit_cross_calibrated(&train, 3, &base).unwrap();
-        // Same weights (fit on every example), only the calibration differs.
-        assert_eq!(raw.predict(&test[0].features).unwrap().class, crossed.predict(&test[0].features).unwrap().class);
-        assert_eq!(crossed.calibration_labels(), 300);
-        assert!(crossed.temperature() > 1.2, "temperature {}", crossed.temperature());
-        let (before, after) = (evaluate(&raw, &test, 15).unwrap(), evaluate(&crossed, &test, 15).unwrap());
-        assert!(after.ece < before.ece / 2.0, "ece {} -> {}", before.ece, after.ece);
-        // Without folds it is a plain, uncalibrated fit.
-        let single = Classifier::fit_cross_calibrated(&train, 3, &ClassifierConfig { calibration_folds: 1, ..base }).unwrap();
-        assert_eq!(single.temperature(), 1.0);
-    }
-
-    #[test]
-    fn unseen_classes_get_zero_probability() {
-        // Label space of 5, training covers classes 1 and 3 only.
-        let train: Vec<Example> = blobs(200, 2, 3, 4.0, 7)
-            .into_iter()
-            .map(|e| Example { label: if e.label == 0 { 1 } else { 3 }, ..e })
-            .collect();
-        let model = Classifier::fit(&train, &[], 5, &config(10)).unwrap();
-        assert_eq!(model.fitted_classes(), &[1, 3]);
-        let p = model.predict(&[4.0, 0.0, 0.0]).unwrap();
-        assert_eq!(p.probabilities.len(), 5);
-        assert_eq!(p.class, 1);
-        assert_eq!((p.probabilities[0], p.probabilities[2], p.probabilities[4]), (0.0, 0.0, 0.0));
-        assert!((p.probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-5);
-        assert!(p.normalized_entropy <= 1.0);
-        let padded = model.predict_padded(&[4.0, 0.0, 0.0], 7).unwrap();
-        assert_eq!(padded.probabilities.len(), 7);
-    }
-
-    #[test]
-    fn refuses_too_few_labels_classes_or_bad_rows() {
-        let train = blobs(30, 2, 3, 4.0, 8);
-        assert_eq!(
-            Classifier::fit(&train, &[], 2, &config(50)),
-            Err(ClassifyError::InsufficientLabels { have: 30, need: 50 })
-        );
-        let one_class: Vec<Example> = train.iter().map(|e| Example { label: 0, ..e.clone() }).collect();
-        assert_eq!(Classifier::fit(&one_class, &[], 2, &config(10)), Err(ClassifyError::TooFewClasses { found: 1 }));
-        let mut ragged = train.clone();
-        ragged[5].features.push(1.0);
-        assert!(matches!(
-            Classifier::fit(&ragged, &[], 2, &config(10)),
-            Err(ClassifyError::DimensionMismatch { row: 5, .. })
-        ));
-        assert!(matches!(
-            Classifier::fit(&train, &[], 1, &config(10)),
-            Err(ClassifyError::LabelOutOfRange { .. })
-        ));
-        let model = Classifier::fit(&train, &[], 2, &config(10)).unwrap();
-        assert!(model.predict(&[1.0]).is_err());
-        assert!(model.predict(&[f32::NAN, 0.0, 0.0]).is_err());
-    }
-
-    #[test]
-    fn serde_round_trip_is_exact_and_validated() {
-        let train = blobs(200, 3, 4, 2.0, 9);
-        let calibration = blobs(100, 3, 4, 2.0, 10);
-        for method in [CalibrationMethod::None, CalibrationMethod::Temperature, CalibrationMethod::Isotonic] {
-            let cfg = ClassifierConfig { calibration: method, ..config(10) };
-            let model = Classifier::fit(&train, &calibration, 3, &cfg).unwrap();
-            let json = serde_json::to_string(&model).unwrap();
-            let back: Classifier = serde_json::from_str(&json).unwrap();
-            assert_eq!(back, model);
-            let x = &calibration[0].features;
-            assert_eq!(back.predict(x).unwrap(), model.predict(x).unwrap());
-        }
-        let model = Classifier::fit(&train, &[], 3, &config(10)).unwrap();
-        let mut value = serde_json::to_value(&model).unwrap();
-        value["bias"] = serde_json::json!([0.0]);
-        assert!(serde_json::from_value::<Classifier>(value).is_err());
-    }
-
-    #[test]
-    fn config_defaults_and_rejects_unknown_fields() {
-        let cfg: ClassifierConfig = serde_json::from_str("{}").unwrap();
-        assert_eq!(cfg, ClassifierConfig::default());
-        assert_eq!(cfg.min_labels, 50);
-        assert!(serde_json::from_str::<ClassifierConfig>(r#"{"min_lables": 3}"#).is_err());
-        let cfg: ClassifierConfig = serde_json::from_str(r#"{"calibration": "isotonic"}"#).unwrap();
-        assert_eq!(cfg.calibration, CalibrationMethod::Isotonic);
-    }
-}
+#[path = "model_tests.rs"]
+mod tests;

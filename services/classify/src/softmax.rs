@@ -69,7 +69,11 @@ impl Problem<'_> {
         let weights = &params[..c_count * d];
         let penalty: f64 = weights.iter().map(|w| w * w).sum::<f64>() * 0.5 * self.l2;
         for (k, g) in grad.iter_mut().enumerate() {
-            let reg = if k < c_count * d { self.l2 * params[k] } else { 0.0 };
+            let reg = if k < c_count * d {
+                self.l2 * params[k]
+            } else {
+                0.0
+            };
             *g = (*g + reg) * inv_n;
         }
         (loss + penalty) * inv_n
@@ -96,8 +100,16 @@ mod tests {
         let (n, d, classes) = (13, 4, 3);
         let x: Vec<f64> = (0..n * d).map(|_| rng.random_range(-2.0..2.0)).collect();
         let y: Vec<usize> = (0..n).map(|_| rng.random_range(0..classes)).collect();
-        let problem = Problem { x: &x, y: &y, d, classes, l2: 0.7 };
-        let params: Vec<f64> = (0..problem.num_params()).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let problem = Problem {
+            x: &x,
+            y: &y,
+            d,
+            classes,
+            l2: 0.7,
+        };
+        let params: Vec<f64> = (0..problem.num_params())
+            .map(|_| rng.random_range(-1.0..1.0))
+            .collect();
         let mut grad = vec![0.0; params.len()];
         problem.value_and_gradient(&params, &mut grad);
         let mut scratch = vec![0.0; params.len()];

@@ -39,7 +39,13 @@ impl Trainer {
     pub fn new(config: ClassifierConfig) -> Result<Self, ClassifyError> {
         config.validate()?;
         let curve = LearningCurve::new(config.plateau_window);
-        Ok(Self { config, labels: LabelSet::new(), examples: Vec::new(), model: None, curve })
+        Ok(Self {
+            config,
+            labels: LabelSet::new(),
+            examples: Vec::new(),
+            model: None,
+            curve,
+        })
     }
 
     /// Adds one labeled row (the label name is interned); returns its held-out role.
@@ -48,16 +54,24 @@ impl Trainer {
         let row = self.examples.len();
         if let Some((first, _)) = self.examples.first() {
             if first.features.len() != features.len() {
-                return Err(ClassifyError::DimensionMismatch { row, expected: first.features.len(), found: features.len() });
+                return Err(ClassifyError::DimensionMismatch {
+                    row,
+                    expected: first.features.len(),
+                    found: features.len(),
+                });
             }
         }
         if !features.iter().all(|v| v.is_finite()) {
             return Err(ClassifyError::NonFinite { row });
         }
-        let u = (splitmix64(self.config.seed ^ splitmix64(row as u64)) >> 11) as f64 / (1u64 << 53) as f64;
+        let u = (splitmix64(self.config.seed ^ splitmix64(row as u64)) >> 11) as f64
+            / (1u64 << 53) as f64;
         // Cross-fitted calibration needs no calibration split.
-        let calibration_fraction =
-            if self.config.calibration_folds >= 2 { 0.0 } else { f64::from(self.config.calibration_fraction) };
+        let calibration_fraction = if self.config.calibration_folds >= 2 {
+            0.0
+        } else {
+            f64::from(self.config.calibration_fraction)
+        };
         let split = if u < calibration_fraction {
             Split::Calibration
         } else if u < calibration_fraction + f64::from(self.config.evaluation_fraction) {
@@ -77,9 +91,17 @@ impl Trainer {
     /// NaN when that split is still empty).
     pub fn refit(&mut self) -> Result<Option<CurvePoint>, ClassifyError> {
         let pick = |wanted: Split| -> Vec<Example> {
-            self.examples.iter().filter(|(_, s)| *s == wanted).map(|(e, _)| e.clone()).collect()
+            self.examples
+                .iter()
+                .filter(|(_, s)| *s == wanted)
+                .map(|(e, _)| e.clone())
+                .collect()
         };
-        let (train, calibration, evaluation) = (pick(Split::Train), pick(Split::Calibration), pick(Split::Evaluation));
+        let (train, calibration, evaluation) = (
+            pick(Split::Train),
+            pick(Split::Calibration),
+            pick(Split::Evaluation),
+        );
         let fitted = if self.config.calibration_folds >= 2 {
             let all: Vec<Example> = train.iter().chain(&calibration).cloned().collect();
             Classifier::fit_cross_calibrated(&all, self.labels.len(), &self.config)
@@ -95,10 +117,20 @@ impl Trainer {
             Err(other) => return Err(other),
         };
         let point = if evaluation.is_empty() {
-            CurvePoint { training_labels: train.len() + calibration.len(), accuracy: f64::NAN, macro_f1: f64::NAN, ece: f64::NAN }
+            CurvePoint {
+                training_labels: train.len() + calibration.len(),
+                accuracy: f64::NAN,
+                macro_f1: f64::NAN,
+                ece: f64::NAN,
+            }
         } else {
             let e = evaluate(&model, &evaluation, self.config.ece_bins)?;
-            CurvePoint { training_labels: train.len() + calibration.len(), accuracy: e.accuracy, macro_f1: e.macro_f1, ece: e.ece }
+            CurvePoint {
+                training_labels: train.len() + calibration.len(),
+                accuracy: e.accuracy,
+                macro_f1: e.macro_f1,
+                ece: e.ece,
+            }
         };
         if !evaluation.is_empty() {
             self.curve.push(point);
@@ -145,12 +177,17 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     fn row(rng: &mut ChaCha8Rng, class: usize) -> Vec<f32> {
-        (0..4).map(|j| rng.random_range(-1.0..1.0f32) + if j == class { 3.0 } else { 0.0 }).collect()
+        (0..4)
+            .map(|j| rng.random_range(-1.0..1.0f32) + if j == class { 3.0 } else { 0.0 })
+            .collect()
     }
 
     #[test]
     fn predicts_none_until_min_labels_and_two_classes() {
-        let config = ClassifierConfig { min_labels: 20, ..ClassifierConfig::default() };
+        let config = ClassifierConfig {
+            min_labels: 20,
+            ..ClassifierConfig::default()
+        };
         let mut trainer = Trainer::new(config).unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         for _ in 0..30 {
@@ -161,7 +198,11 @@ mod tests {
         assert_eq!(trainer.refit().unwrap(), None);
         assert_eq!(trainer.predict(&[3.0, 0.0, 0.0, 0.0]).unwrap(), None);
 
-        let mut trainer = Trainer::new(ClassifierConfig { min_labels: 20, ..ClassifierConfig::default() }).unwrap();
+        let mut trainer = Trainer::new(ClassifierConfig {
+            min_labels: 20,
+            ..ClassifierConfig::default()
+        })
+        .unwrap();
         for i in 0..10 {
             let x = row(&mut rng, i % 2);
             trainer.add(x, ["sports", "politics"][i % 2]).unwrap();
@@ -181,7 +222,10 @@ mod tests {
 
     #[test]
     fn new_labels_extend_the_label_space() {
-        let config = ClassifierConfig { min_labels: 20, ..ClassifierConfig::default() };
+        let config = ClassifierConfig {
+            min_labels: 20,
+            ..ClassifierConfig::default()
+        };
         let mut trainer = Trainer::new(config).unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(2);
         for i in 0..100 {
@@ -207,23 +251,38 @@ mod tests {
         // The whole trainer persists and restores.
         let json = serde_json::to_string(&trainer).unwrap();
         let back: Trainer = serde_json::from_str(&json).unwrap();
-        assert_eq!(back.predict(&[0.0, 0.0, 3.0, 0.0]).unwrap(), trainer.predict(&[0.0, 0.0, 3.0, 0.0]).unwrap());
+        assert_eq!(
+            back.predict(&[0.0, 0.0, 3.0, 0.0]).unwrap(),
+            trainer.predict(&[0.0, 0.0, 3.0, 0.0]).unwrap()
+        );
     }
 
     #[test]
     fn split_is_seeded_and_stable() {
-        let config = ClassifierConfig { seed: 42, ..ClassifierConfig::default() };
+        let config = ClassifierConfig {
+            seed: 42,
+            ..ClassifierConfig::default()
+        };
         let mut a = Trainer::new(config.clone()).unwrap();
         let mut b = Trainer::new(config).unwrap();
         let splits_a: Vec<Split> = (0..1000).map(|_| a.add(vec![0.0], "x").unwrap()).collect();
         let splits_b: Vec<Split> = (0..1000).map(|_| b.add(vec![0.0], "x").unwrap()).collect();
         assert_eq!(splits_a, splits_b);
         let held_out = splits_a.iter().filter(|s| **s != Split::Train).count();
-        assert!((100..200).contains(&held_out), "held out {held_out} of 1000, expected ~150");
-        let holdout = ClassifierConfig { calibration_folds: 0, ..ClassifierConfig::default() };
+        assert!(
+            (100..200).contains(&held_out),
+            "held out {held_out} of 1000, expected ~150"
+        );
+        let holdout = ClassifierConfig {
+            calibration_folds: 0,
+            ..ClassifierConfig::default()
+        };
         let mut c = Trainer::new(holdout).unwrap();
         let splits: Vec<Split> = (0..1000).map(|_| c.add(vec![0.0], "x").unwrap()).collect();
         let calibration = splits.iter().filter(|s| **s == Split::Calibration).count();
-        assert!((100..200).contains(&calibration), "calibration {calibration} of 1000, expected ~150");
+        assert!(
+            (100..200).contains(&calibration),
+            "calibration {calibration} of 1000, expected ~150"
+        );
     }
 }

@@ -34,7 +34,10 @@ pub fn margin(p: &[f32]) -> f32 {
 
 /// Shannon entropy in nats; zero-probability terms contribute 0.
 pub fn entropy(p: &[f32]) -> f32 {
-    -p.iter().filter(|&&v| v > 0.0).map(|&v| f64::from(v) * f64::from(v).ln()).sum::<f64>() as f32
+    -p.iter()
+        .filter(|&&v| v > 0.0)
+        .map(|&v| f64::from(v) * f64::from(v).ln())
+        .sum::<f64>() as f32
 }
 
 /// `entropy / ln(classes)`, in `[0, 1]`; 0 when fewer than two classes.
@@ -80,5 +83,19 @@ mod tests {
         // Order does not matter for the margin: the top two are found anywhere.
         assert_abs_diff_eq!(margin(&[0.45, 0.1, 0.45]), 0.0);
         assert_eq!(margin(&[]), 0.0);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn measures_stay_in_range(weights in proptest::collection::vec(0.0f32..10.0, 2..30)) {
+            let total: f32 = weights.iter().sum();
+            proptest::prop_assume!(total > 1e-3);
+            let p: Vec<f32> = weights.iter().map(|w| w / total).collect();
+            let (top, gap, h) = (max_probability(&p), margin(&p), normalized_entropy(&p));
+            proptest::prop_assert!((0.0..=top + 1e-6).contains(&gap));
+            proptest::prop_assert!(top >= 1.0 / p.len() as f32 - 1e-6 && top <= 1.0 + 1e-6);
+            proptest::prop_assert!((0.0..=1.0).contains(&h));
+            proptest::prop_assert_eq!(p[argmax(&p)], top);
+        }
     }
 }

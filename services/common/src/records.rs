@@ -115,9 +115,9 @@ pub struct DeadLetter {
     pub source_offset: i64,
     pub reason: String,
     pub message: String,
-    #[serde(with = "apache_avro::serde_avro_bytes_opt")]
+    #[serde(with = "apache_avro::serde::bytes_opt")]
     pub key: Option<Vec<u8>>,
-    #[serde(with = "apache_avro::serde_avro_bytes")]
+    #[serde(with = "apache_avro::serde::bytes")]
     pub payload: Vec<u8>,
     pub failed_at_ms: i64,
 }

@@ -36,7 +36,9 @@ fn parse() -> Result<Args> {
             config.learn_alpha = true;
             continue;
         }
-        let value = args.next().with_context(|| format!("{flag} needs a value"))?;
+        let value = args
+            .next()
+            .with_context(|| format!("{flag} needs a value"))?;
         let bad = |e: &dyn std::fmt::Display| anyhow::anyhow!("{flag} {value}: {e}");
         match flag.as_str() {
             "--docword" => docword = Some(PathBuf::from(&value)),
@@ -86,7 +88,8 @@ fn main() -> Result<()> {
 /// Writes a K x V f32 matrix as NumPy .npy (format 1.0, little-endian, C order).
 fn write_npy(path: &Path, m: &ndarray::Array2<f32>) -> Result<()> {
     let (rows, cols) = m.dim();
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    let mut header =
+        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
     // Magic (6) + version (2) + length (2) + header + '\n' must be a multiple of 64.
     while (10 + header.len() + 1) % 64 != 0 {
         header.push(' ');
@@ -99,7 +102,9 @@ fn write_npy(path: &Path, m: &ndarray::Array2<f32>) -> Result<()> {
     for &x in m.iter() {
         out.extend_from_slice(&x.to_le_bytes());
     }
-    let mut f = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    f.write_all(&out).with_context(|| format!("writing {}", path.display()))?;
+    let mut f =
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(&out)
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }

@@ -76,7 +76,11 @@ pub fn train(
         heldout_perplexity,
         npmi: coh.npmi,
         umass: coh.umass,
-        mean_iterations: if docs == 0 { 0.0 } else { iterations / docs as f64 },
+        mean_iterations: if docs == 0 {
+            0.0
+        } else {
+            iterations / docs as f64
+        },
         num_topics: config.num_topics,
         batch_size: config.batch_size,
         passes,

@@ -63,7 +63,10 @@ pub(crate) fn per_word_bound(
                 (score, tokens)
             },
         )
-        .reduce(|| (0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+        .collect::<Vec<(f64, f64)>>()
+        .into_iter()
+        // Summed in document order so the result does not depend on the thread count.
+        .fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
     if tokens == 0.0 {
         return f64::NAN;
     }

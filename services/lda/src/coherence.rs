@@ -165,7 +165,11 @@ mod tests {
         let reference = vec![doc(&[0, 1]), doc(&[0, 1]), doc(&[0]), doc(&[2])];
         let c = coherence(&[vec![0, 1], vec![0, 2]], &reference);
         // UMass topic 0: ln((2/4 + e) / (3/4)).
-        assert_abs_diff_eq!(c.per_topic_umass[0], ((0.5 + EPSILON) / 0.75f64).ln(), epsilon = 1e-12);
+        assert_abs_diff_eq!(
+            c.per_topic_umass[0],
+            ((0.5 + EPSILON) / 0.75f64).ln(),
+            epsilon = 1e-12
+        );
         // NPMI topic 0: ln(0.5 / (0.75 * 0.5)) / -ln(0.5).
         let npmi01 = ((0.5 + EPSILON) / 0.375f64).ln() / -(0.5 + EPSILON).ln();
         assert_abs_diff_eq!(c.per_topic_npmi[0], npmi01, epsilon = 1e-12);

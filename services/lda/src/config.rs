@@ -140,13 +140,34 @@ mod tests {
     fn defaults_are_valid_and_bad_values_rejected() {
         LdaConfig::default().validate().unwrap();
         let bad = [
-            LdaConfig { num_topics: 0, ..Default::default() },
-            LdaConfig { alpha: Some(0.0), ..Default::default() },
-            LdaConfig { eta: Some(f32::NAN), ..Default::default() },
-            LdaConfig { tau0: 0.0, ..Default::default() },
-            LdaConfig { kappa: 1.5, ..Default::default() },
-            LdaConfig { batch_size: 0, ..Default::default() },
-            LdaConfig { total_docs: Some(0), ..Default::default() },
+            LdaConfig {
+                num_topics: 0,
+                ..Default::default()
+            },
+            LdaConfig {
+                alpha: Some(0.0),
+                ..Default::default()
+            },
+            LdaConfig {
+                eta: Some(f32::NAN),
+                ..Default::default()
+            },
+            LdaConfig {
+                tau0: 0.0,
+                ..Default::default()
+            },
+            LdaConfig {
+                kappa: 1.5,
+                ..Default::default()
+            },
+            LdaConfig {
+                batch_size: 0,
+                ..Default::default()
+            },
+            LdaConfig {
+                total_docs: Some(0),
+                ..Default::default()
+            },
         ];
         for c in bad {
             assert!(c.validate().is_err(), "{c:?}");

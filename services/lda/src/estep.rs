@@ -10,7 +10,7 @@
 
 use crate::digamma::exp_dirichlet_expectation_f32;
 use crate::document::Document;
-use crate::simd::{self, axpy, dot, MulAdd, Plain};
+use crate::simd::{self, axpy, axpy2, Lanes, MulAdd, Plain, LANES};
 use crate::topics::ExpElogbeta;
 
 /// gensim adds float32 machine epsilon to every normaliser.
@@ -19,14 +19,14 @@ pub(crate) const EPS: f32 = f32::EPSILON;
 /// Scratch buffers reused across documents by one worker.
 #[derive(Default)]
 pub(crate) struct Workspace {
-    /// Gathered rows of the document's words (n x kp).
-    rows: Vec<f32>,
+    /// Gathered rows of the document's words (n rows of kp / LANES vectors).
+    rows: Vec<Lanes>,
     /// Word ids kept (those < V) and their counts.
     pub ids: Vec<u32>,
     cts: Vec<f32>,
     /// exp(E[log theta]) (kp, padding 0).
-    pub theta: Vec<f32>,
-    acc: Vec<f32>,
+    pub theta: Vec<Lanes>,
+    acc: Vec<Lanes>,
     /// Variational Dirichlet parameters (K).
     pub gamma: Vec<f32>,
     /// c_w / phinorm_w for the final theta (only filled when asked).
@@ -96,39 +96,58 @@ fn estep_generic<M: MulAdd>(
     let kp = p.topics.padded_topics();
     let v = p.topics.num_words();
 
+    let kb = kp / LANES;
     gather(p.topics, doc, v, ws);
     ws.gamma.clear();
     ws.gamma.extend_from_slice(gamma_init);
     ws.theta.clear();
-    ws.theta.resize(kp, 0.0);
+    ws.theta.resize(kb, [0.0; LANES]);
     ws.acc.clear();
-    ws.acc.resize(kp, 0.0);
-    exp_dirichlet_expectation_f32(&ws.gamma, &mut ws.theta[..k]);
+    ws.acc.resize(kb, [0.0; LANES]);
+    exp_dirichlet_expectation_f32(&ws.gamma, &mut ws.theta.as_flattened_mut()[..k]);
 
     let mut info = EStepInfo::default();
+    ws.cphi.clear();
     if ws.ids.is_empty() {
         // No evidence: gensim's update gives gamma = alpha.
         ws.gamma.copy_from_slice(p.alpha);
-        exp_dirichlet_expectation_f32(&ws.gamma, &mut ws.theta[..k]);
-        ws.cphi.clear();
+        exp_dirichlet_expectation_f32(&ws.gamma, &mut ws.theta.as_flattened_mut()[..k]);
         info.converged = true;
         return info;
     }
 
+    let n = ws.cts.len();
     for _ in 0..p.max_iterations {
         info.iterations += 1;
-        ws.acc.iter_mut().for_each(|a| *a = 0.0);
-        for (row, &c) in ws.rows.chunks_exact(kp).zip(&ws.cts) {
-            let phinorm = dot::<M>(&ws.theta, row) + EPS;
-            axpy::<M>(c / phinorm, row, &mut ws.acc);
+        ws.acc.iter_mut().for_each(|a| *a = [0.0; LANES]);
+        let (rows, cts, theta) = (&ws.rows, &ws.cts, &ws.theta);
+        // Two words per step: the theta loads and the acc load/store are shared.
+        let mut w = 0;
+        while w + 1 < n {
+            let r1 = &rows[w * kb..(w + 1) * kb];
+            let r2 = &rows[(w + 1) * kb..(w + 2) * kb];
+            let (p1, p2) = M::dot2(theta, r1, r2);
+            axpy2::<M>(
+                cts[w] / (p1 + EPS),
+                r1,
+                cts[w + 1] / (p2 + EPS),
+                r2,
+                &mut ws.acc,
+            );
+            w += 2;
+        }
+        if w < n {
+            let r = &rows[w * kb..(w + 1) * kb];
+            axpy::<M>(cts[w] / (M::dot(theta, r) + EPS), r, &mut ws.acc);
         }
         let mut change = 0.0f32;
+        let (theta, acc) = (ws.theta.as_flattened(), ws.acc.as_flattened());
         for i in 0..k {
-            let g = M::mul_add(ws.theta[i], ws.acc[i], p.alpha[i]);
+            let g = M::mul_add(theta[i], acc[i], p.alpha[i]);
             change += (g - ws.gamma[i]).abs();
             ws.gamma[i] = g;
         }
-        exp_dirichlet_expectation_f32(&ws.gamma, &mut ws.theta[..k]);
+        exp_dirichlet_expectation_f32(&ws.gamma, &mut ws.theta.as_flattened_mut()[..k]);
         if change / (k as f32) < p.gamma_threshold {
             info.converged = true;
             break;
@@ -136,9 +155,9 @@ fn estep_generic<M: MulAdd>(
     }
 
     if want_cphi {
-        ws.cphi.clear();
-        for (row, &c) in ws.rows.chunks_exact(kp).zip(&ws.cts) {
-            ws.cphi.push(c / (dot::<M>(&ws.theta, row) + EPS));
+        for (w, &c) in ws.cts.iter().enumerate() {
+            let r = &ws.rows[w * kb..(w + 1) * kb];
+            ws.cphi.push(c / (M::dot(&ws.theta, r) + EPS));
         }
     }
     info

@@ -51,7 +51,7 @@ impl TopicInference {
                 alpha.len()
             )));
         }
-        if max_iterations == 0 || !(gamma_threshold >= 0.0) {
+        if max_iterations == 0 || gamma_threshold.is_nan() || gamma_threshold < 0.0 {
             return Err(LdaError::InvalidConfig(
                 "max_iterations must be >= 1 and gamma_threshold >= 0".into(),
             ));
@@ -60,7 +60,12 @@ impl TopicInference {
         check_positive(alpha.iter(), "alpha")?;
         let lambda = lambda.as_standard_layout().into_owned();
         let topics = Arc::new(ExpElogbeta::from_lambda(&lambda));
-        Ok(Self::from_parts(topics, alpha, max_iterations, gamma_threshold))
+        Ok(Self::from_parts(
+            topics,
+            alpha,
+            max_iterations,
+            gamma_threshold,
+        ))
     }
 
     pub fn num_topics(&self) -> usize {

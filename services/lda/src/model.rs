@@ -243,7 +243,7 @@ impl OnlineLda {
                             tokens: ws.tokens(),
                             ids: ws.ids.clone(),
                             cphi: ws.cphi.clone(),
-                            theta: ws.theta.clone(),
+                            theta: ws.theta.as_flattened().to_vec(),
                             elog_theta: learn_alpha.then(|| dirichlet_expectation(&ws.gamma)),
                             iterations: info.iterations,
                             converged: info.converged,
@@ -377,11 +377,8 @@ impl OnlineLda {
         let total: f64 = row.iter().map(|&x| x as f64).sum();
         let mut idx: Vec<u32> = (0..row.len() as u32).collect();
         let n = n.min(idx.len());
-        let by_weight = |a: &u32, b: &u32| {
-            row[*b as usize]
-                .total_cmp(&row[*a as usize])
-                .then(a.cmp(b))
-        };
+        let by_weight =
+            |a: &u32, b: &u32| row[*b as usize].total_cmp(&row[*a as usize]).then(a.cmp(b));
         if n < idx.len() && n > 0 {
             idx.select_nth_unstable_by(n - 1, by_weight);
         }
@@ -444,7 +441,10 @@ pub(crate) fn check_positive<'a>(
 pub(crate) fn dirichlet_expectation(gamma: &[f32]) -> Vec<f64> {
     let total: f64 = gamma.iter().map(|&g| g as f64).sum();
     let psi_total = digamma(total);
-    gamma.iter().map(|&g| digamma(g as f64) - psi_total).collect()
+    gamma
+        .iter()
+        .map(|&g| digamma(g as f64) - psi_total)
+        .collect()
 }
 
 /// Appends columns up to `num_words`: eta + decay * Gamma(100, 1/100) from the word's stream.
@@ -487,7 +487,7 @@ fn scatter(topics: &ExpElogbeta, outs: &[DocOut]) -> Vec<f32> {
                 for j in start..end {
                     let w = o.ids[j] as usize;
                     let c = o.cphi[j];
-                    let row = topics.row(w);
+                    let row = topics.row(w).as_flattened();
                     let dst = &mut out[(w - lo as usize) * kp..][..kp];
                     for ((d, &th), &b) in dst.iter_mut().zip(&o.theta).zip(row) {
                         *d += th * c * b;

@@ -30,7 +30,13 @@ fn categorical(rng: &mut ChaCha8Rng, p: &[f64]) -> usize {
 }
 
 /// Documents drawn from LDA's generative process with known topics.
-fn synthetic(seed: u64, k: usize, v: usize, docs: usize, len: usize) -> (Vec<Vec<f64>>, Vec<Document>) {
+fn synthetic(
+    seed: u64,
+    k: usize,
+    v: usize,
+    docs: usize,
+    len: usize,
+) -> (Vec<Vec<f64>>, Vec<Document>) {
     let mut r = ChaCha8Rng::seed_from_u64(seed);
     let topics: Vec<Vec<f64>> = (0..k).map(|_| dirichlet(&mut r, 0.05, v)).collect();
     let corpus = (0..docs)
@@ -96,6 +102,7 @@ fn recovers_known_topics() {
 }
 
 /// Straightforward f64 E-step + M-step with phi materialised, following Hoffman et al.
+#[allow(clippy::too_many_arguments)]
 fn reference_update(
     lambda: &Array2<f32>,
     alpha: f64,
@@ -124,22 +131,28 @@ fn reference_update(
             let gsum: f64 = gamma.iter().sum();
             let elogtheta: Vec<f64> = gamma.iter().map(|&g| digamma(g) - digamma(gsum)).collect();
             for (j, &w) in doc.ids.iter().enumerate() {
-                let logits: Vec<f64> =
-                    (0..k).map(|t| elogtheta[t] + elogbeta[(t, w as usize)]).collect();
+                let logits: Vec<f64> = (0..k)
+                    .map(|t| elogtheta[t] + elogbeta[(t, w as usize)])
+                    .collect();
                 let norm: f64 = logits.iter().map(|l| l.exp()).sum::<f64>() + f32::EPSILON as f64;
                 for t in 0..k {
                     phi[j][t] = logits[t].exp() / norm;
                 }
             }
             for t in 0..k {
-                gamma[t] = alpha + (0..n).map(|j| doc.counts[j] as f64 * phi[j][t]).sum::<f64>();
+                gamma[t] = alpha
+                    + (0..n)
+                        .map(|j| doc.counts[j] as f64 * phi[j][t])
+                        .sum::<f64>();
             }
         }
         // phi for the final gamma, as the optimised code (and gensim) use.
         let gsum: f64 = gamma.iter().sum();
         let elogtheta: Vec<f64> = gamma.iter().map(|&g| digamma(g) - digamma(gsum)).collect();
         for (j, &w) in doc.ids.iter().enumerate() {
-            let logits: Vec<f64> = (0..k).map(|t| elogtheta[t] + elogbeta[(t, w as usize)]).collect();
+            let logits: Vec<f64> = (0..k)
+                .map(|t| elogtheta[t] + elogbeta[(t, w as usize)])
+                .collect();
             let norm: f64 = logits.iter().map(|l| l.exp()).sum::<f64>() + f32::EPSILON as f64;
             for t in 0..k {
                 sstats[(t, w as usize)] += doc.counts[j] as f64 * logits[t].exp() / norm;
@@ -175,7 +188,16 @@ fn optimised_update_matches_f64_reference() {
         })
         .collect();
     let rho = config.rho(1);
-    let want = reference_update(&before, 1.0 / 3.0, 1.0 / 3.0, &corpus[3..], &inits, 40, rho, 50.0);
+    let want = reference_update(
+        &before,
+        1.0 / 3.0,
+        1.0 / 3.0,
+        &corpus[3..],
+        &inits,
+        40,
+        rho,
+        50.0,
+    );
     model.update(&corpus[3..]);
     for (got, want) in model.lambda().iter().zip(want.iter()) {
         assert_relative_eq!(*got as f64, *want, max_relative = 1e-4);
@@ -186,7 +208,13 @@ fn optimised_update_matches_f64_reference() {
 fn one_and_two_threads_give_identical_lambda() {
     let (_, corpus) = synthetic(2, 4, 40, 300, 30);
     let run = |threads| {
-        let config = LdaConfig { num_topics: 4, batch_size: 64, threads, seed: 9, ..Default::default() };
+        let config = LdaConfig {
+            num_topics: 4,
+            batch_size: 64,
+            threads,
+            seed: 9,
+            ..Default::default()
+        };
         let mut m = OnlineLda::new(config, 40).unwrap();
         train(&mut m, &corpus, 1);
         m.lambda().clone()
@@ -197,7 +225,12 @@ fn one_and_two_threads_give_identical_lambda() {
 #[test]
 fn state_round_trips_exactly_and_resumes() {
     let (_, corpus) = synthetic(4, 3, 30, 120, 25);
-    let config = LdaConfig { num_topics: 3, batch_size: 40, learn_alpha: true, ..Default::default() };
+    let config = LdaConfig {
+        num_topics: 3,
+        batch_size: 40,
+        learn_alpha: true,
+        ..Default::default()
+    };
     let mut model = OnlineLda::new(config, 30).unwrap();
     train(&mut model, &corpus[..80], 1);
     let json = serde_json::to_string(&model.to_state()).unwrap();
@@ -210,7 +243,11 @@ fn state_round_trips_exactly_and_resumes() {
     model.update(&corpus[80..]);
     assert_eq!(restored.lambda(), model.lambda());
     assert_eq!(restored.alpha(), model.alpha());
-    assert_ne!(model.alpha()[0], 1.0 / 3.0, "alpha should have been learned");
+    assert_ne!(
+        model.alpha()[0],
+        1.0 / 3.0,
+        "alpha should have been learned"
+    );
 
     let mut bad = model.to_state();
     bad.alpha.pop();
@@ -219,7 +256,10 @@ fn state_round_trips_exactly_and_resumes() {
 
 #[test]
 fn prune_and_grow_vocabulary() {
-    let config = LdaConfig { num_topics: 3, ..Default::default() };
+    let config = LdaConfig {
+        num_topics: 3,
+        ..Default::default()
+    };
     let mut model = OnlineLda::new(config.clone(), 6).unwrap();
     let (_, corpus) = synthetic(5, 3, 6, 40, 10);
     model.update(&corpus);
@@ -231,7 +271,9 @@ fn prune_and_grow_vocabulary() {
         assert_eq!(model.lambda().column(new), before.column(old));
     }
     // Inference still works on the compacted model, ignoring unknown ids.
-    let theta = model.inference().infer(&Document::from_pairs([(0, 2.0), (7, 1.0)]));
+    let theta = model
+        .inference()
+        .infer(&Document::from_pairs([(0, 2.0), (7, 1.0)]));
     assert_relative_eq!(theta.iter().sum::<f32>(), 1.0, epsilon = 1e-5);
 
     // Growth: a fresh model grown later equals one created big.
@@ -246,11 +288,17 @@ fn prune_and_grow_vocabulary() {
 #[test]
 fn inference_is_deterministic_and_matches_snapshot() {
     let (_, corpus) = synthetic(8, 4, 50, 400, 40);
-    let config = LdaConfig { num_topics: 4, batch_size: 100, ..Default::default() };
+    let config = LdaConfig {
+        num_topics: 4,
+        batch_size: 100,
+        ..Default::default()
+    };
     let mut model = OnlineLda::new(config, 50).unwrap();
     train(&mut model, &corpus, 2);
     let inf = model.inference();
-    let snap = TopicInference::from_lambda(model.lambda().clone(), model.alpha().to_vec(), 100, 1e-3).unwrap();
+    let snap =
+        TopicInference::from_lambda(model.lambda().clone(), model.alpha().to_vec(), 100, 1e-3)
+            .unwrap();
     let batch = inf.infer_batch(&corpus[..20]);
     for (doc, theta) in corpus[..20].iter().zip(&batch) {
         assert_eq!(&inf.infer(doc), theta);
@@ -258,9 +306,15 @@ fn inference_is_deterministic_and_matches_snapshot() {
         assert_relative_eq!(theta.iter().sum::<f32>(), 1.0, epsilon = 1e-5);
     }
     // A document made of one topic's top words is assigned mostly to that topic.
-    let top: Vec<(u32, f32)> = model.top_words(2, 5).into_iter().map(|(w, _)| (w, 3.0)).collect();
+    let top: Vec<(u32, f32)> = model
+        .top_words(2, 5)
+        .into_iter()
+        .map(|(w, _)| (w, 3.0))
+        .collect();
     let theta = inf.infer(&Document::from_pairs(top));
-    let best = (0..4).max_by(|&a, &b| theta[a].total_cmp(&theta[b])).unwrap();
+    let best = (0..4)
+        .max_by(|&a, &b| theta[a].total_cmp(&theta[b]))
+        .unwrap();
     assert_eq!(best, 2, "{theta:?}");
     assert!(TopicInference::from_lambda(Array2::ones((2, 3)), vec![0.5], 10, 1e-3).is_err());
 }

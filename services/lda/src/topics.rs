@@ -8,7 +8,7 @@ use ndarray::Array2;
 use rayon::prelude::*;
 
 use crate::digamma::{digamma_f32, exp_f32};
-use crate::simd::{self, padded};
+use crate::simd::{self, padded, Lanes, LANES};
 
 /// Words per parallel task when rebuilding: big enough to amortise scheduling, small enough
 /// that the transposed writes stay in L1/L2.
@@ -19,7 +19,8 @@ pub(crate) struct ExpElogbeta {
     k: usize,
     kp: usize,
     v: usize,
-    data: Vec<f32>,
+    /// V rows of kp / LANES vectors.
+    data: Vec<Lanes>,
 }
 
 impl ExpElogbeta {
@@ -37,8 +38,9 @@ impl ExpElogbeta {
         let lam = lambda
             .as_slice()
             .expect("lambda is kept in standard layout");
-        let mut data = vec![0f32; v * kp];
-        data.par_chunks_mut(WORD_BLOCK * kp)
+        let mut data = vec![[0f32; LANES]; v * kp / LANES];
+        data.as_flattened_mut()
+            .par_chunks_mut(WORD_BLOCK * kp)
             .enumerate()
             .for_each(|(block, out)| {
                 let lo = block * WORD_BLOCK;
@@ -58,8 +60,9 @@ impl ExpElogbeta {
     }
     /// The padded row of word `w`.
     #[inline]
-    pub(crate) fn row(&self, w: usize) -> &[f32] {
-        &self.data[w * self.kp..(w + 1) * self.kp]
+    pub(crate) fn row(&self, w: usize) -> &[Lanes] {
+        let kb = self.kp / LANES;
+        &self.data[w * kb..(w + 1) * kb]
     }
 }
 

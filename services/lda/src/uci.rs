@@ -29,7 +29,11 @@ pub fn read_uci(docword: &Path, vocab: &Path) -> Result<(Vec<Document>, Vec<Stri
             .with_context(|| format!("{}: missing header line {}", docword.display(), i + 1))?;
         let line = line.with_context(|| format!("reading {}", docword.display()))?;
         *h = line.trim().parse().with_context(|| {
-            format!("{}: header line {} is not a number: {line:?}", docword.display(), i + 1)
+            format!(
+                "{}: header line {} is not a number: {line:?}",
+                docword.display(),
+                i + 1
+            )
         })?;
     }
     let [d, w, _nnz] = header;
@@ -59,7 +63,10 @@ pub fn read_uci(docword: &Path, vocab: &Path) -> Result<(Vec<Document>, Vec<Stri
         let word: usize = word.parse().with_context(at)?;
         let count: f32 = count.parse().with_context(at)?;
         if doc == 0 || doc > d || word == 0 || word > w {
-            bail!("{}: ids must be in 1..={d} and 1..={w}, got {doc} {word}", at());
+            bail!(
+                "{}: ids must be in 1..={d} and 1..={w}, got {doc} {word}",
+                at()
+            );
         }
         pairs[doc - 1].push(((word - 1) as u32, count));
     }
@@ -92,17 +99,28 @@ mod tests {
         let plain = dir.join("docword.txt");
         std::fs::write(&plain, body).unwrap();
         let gz = dir.join("docword.txt.gz");
-        let mut enc =
-            flate2::write::GzEncoder::new(File::create(&gz).unwrap(), Default::default());
+        let mut enc = flate2::write::GzEncoder::new(File::create(&gz).unwrap(), Default::default());
         enc.write_all(body.as_bytes()).unwrap();
         enc.finish().unwrap();
         for path in [&plain, &gz] {
             let (docs, words) = read_uci(path, &vocab).unwrap();
             assert_eq!(words, vec!["apple", "banana", "cherry"]);
             assert_eq!(docs.len(), 3);
-            assert_eq!(docs[0], Document { ids: vec![0, 2], counts: vec![2.0, 1.0] });
+            assert_eq!(
+                docs[0],
+                Document {
+                    ids: vec![0, 2],
+                    counts: vec![2.0, 1.0]
+                }
+            );
             assert!(docs[1].is_empty());
-            assert_eq!(docs[2], Document { ids: vec![1], counts: vec![6.0] });
+            assert_eq!(
+                docs[2],
+                Document {
+                    ids: vec![1],
+                    counts: vec![6.0]
+                }
+            );
         }
         std::fs::write(&plain, "1\n3\n1\n1 9 1\n").unwrap();
         assert!(read_uci(&plain, &vocab).is_err());

@@ -210,9 +210,9 @@ impl VocabRemap {
         let mut seen = vec![false; map.len()];
         let mut new_len = 0;
         for &new in map.iter().flatten() {
-            let slot = seen.get_mut(new as usize).ok_or_else(|| {
-                LdaError::InvalidRemap(format!("new id {new} out of range"))
-            })?;
+            let slot = seen
+                .get_mut(new as usize)
+                .ok_or_else(|| LdaError::InvalidRemap(format!("new id {new} out of range")))?;
             if *slot {
                 return Err(LdaError::InvalidRemap(format!("new id {new} used twice")));
             }
@@ -240,7 +240,10 @@ impl VocabRemap {
 
     /// Rewrites a document's ids, dropping removed words.
     pub fn apply(&self, doc: &Document) -> Document {
-        Document::from_pairs(doc.iter().filter_map(|(id, c)| self.get(id).map(|n| (n, c))))
+        Document::from_pairs(
+            doc.iter()
+                .filter_map(|(id, c)| self.get(id).map(|n| (n, c))),
+        )
     }
 }
 
@@ -251,7 +254,10 @@ mod tests {
     #[test]
     fn intern_respects_capacity_and_prune_keeps_frequent() {
         let mut v = Vocabulary::new(4);
-        let ids: Vec<_> = ["a", "b", "c", "d", "e"].iter().map(|w| v.intern(w)).collect();
+        let ids: Vec<_> = ["a", "b", "c", "d", "e"]
+            .iter()
+            .map(|w| v.intern(w))
+            .collect();
         assert_eq!(ids, vec![Some(0), Some(1), Some(2), Some(3), None]);
         assert!(v.is_full());
         assert_eq!(v.intern("b"), Some(1));

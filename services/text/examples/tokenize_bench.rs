@@ -19,7 +19,9 @@ fn main() -> anyhow::Result<()> {
         match arg.as_str() {
             "--input" => input = Some(args.next().context("--input needs a path")?.into()),
             "--repeat" => repeat = args.next().context("--repeat needs a number")?.parse()?,
-            "--config" => config = serde_json::from_str(&args.next().context("--config needs JSON")?)?,
+            "--config" => {
+                config = serde_json::from_str(&args.next().context("--config needs JSON")?)?
+            }
             "--stage" => {
                 stage = match args.next().as_deref() {
                     Some("clean") => Stage::Clean,

@@ -77,7 +77,11 @@ pub enum Stage {
 }
 
 /// Times [`Tokenizer::process`] over every text of `path`, `repeat` times, on this thread.
-pub fn tokenize_jsonl(path: &Path, config: &TokenizerConfig, repeat: usize) -> anyhow::Result<TokenizeReport> {
+pub fn tokenize_jsonl(
+    path: &Path,
+    config: &TokenizerConfig,
+    repeat: usize,
+) -> anyhow::Result<TokenizeReport> {
     tokenize_jsonl_stage(path, config, repeat, Stage::Process)
 }
 
@@ -97,18 +101,24 @@ pub fn tokenize_jsonl_stage(
     for _ in 0..repeat {
         for text in &texts {
             tokens += match stage {
-                Stage::Process => u64::from(std::hint::black_box(tokenizer.process(text)).token_count),
+                Stage::Process => {
+                    u64::from(std::hint::black_box(tokenizer.process(text)).token_count)
+                }
                 Stage::Clean => std::hint::black_box(tokenizer.clean(text)).len() as u64,
                 Stage::Tokens => {
                     let mut n = 0u64;
-                    tokenizer.for_each_token(text, |t| n += std::hint::black_box(t).len() as u64 / 64 + 1);
+                    tokenizer.for_each_token(text, |t| {
+                        n += std::hint::black_box(t).len() as u64 / 64 + 1
+                    });
                     n
                 }
             };
         }
     }
     let seconds = start.elapsed().as_secs_f64().max(1e-9);
-    let cpu_seconds = cpu_start.zip(thread_cpu_seconds()).map(|(a, b)| (b - a).max(1e-9));
+    let cpu_seconds = cpu_start
+        .zip(thread_cpu_seconds())
+        .map(|(a, b)| (b - a).max(1e-9));
     let docs = (texts.len() * repeat) as u64;
     let bytes = texts.iter().map(|t| t.len() as u64).sum::<u64>() * repeat as u64;
     Ok(TokenizeReport {

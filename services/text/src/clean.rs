@@ -26,12 +26,29 @@ pub(crate) fn clean(text: &str, opts: CleanOptions) -> Cow<'_, str> {
     if opts.headers {
         body = strip_header(body);
     }
-    let mut out = if opts.quotes { strip_quotes(body) } else { Cow::Borrowed(body) };
-    if opts.signatures {
-        let keep = signature_start(&out);
-        match &mut out {
-            Cow::Borrowed(s) => *s = &s[..keep],
-            Cow::Owned(s) => s.truncate(keep),
+    let mut out = if opts.quotes {
+        strip_quotes(body)
+    } else {
+        Cow::Borrowed(body)
+    };
+    let mut end = if opts.signatures {
+        signature_start(&out)
+    } else {
+        out.len()
+    };
+    let mut start = 0;
+    if end != text.len() {
+        // Something was cut: the blank lines left where it was are noise for display. Leading
+        // blank lines go whole, the indentation of the first real line stays.
+        end = out[..end].trim_end().len();
+        let first = out[..end].len() - out[..end].trim_start().len();
+        start = out[..first].rfind('\n').map_or(0, |p| p + 1);
+    }
+    match &mut out {
+        Cow::Borrowed(s) => *s = &s[start..end],
+        Cow::Owned(s) => {
+            s.truncate(end);
+            s.drain(..start);
         }
     }
     out
@@ -42,11 +59,39 @@ pub(crate) fn clean(text: &str, opts: CleanOptions) -> Cow<'_, str> {
 
 /// Field names that mark a block as mail/news headers rather than prose like "Note: ...".
 const KNOWN_FIELDS: &[&str] = &[
-    "from", "to", "cc", "bcc", "subject", "date", "message-id", "newsgroups", "path",
-    "organization", "organisation", "lines", "reply-to", "sender", "received", "return-path",
-    "mime-version", "content-type", "content-transfer-encoding", "references", "in-reply-to",
-    "nntp-posting-host", "followup-to", "keywords", "summary", "distribution", "xref",
-    "article-i.d.", "expires", "approved", "user-agent", "delivered-to", "thread-topic",
+    "from",
+    "to",
+    "cc",
+    "bcc",
+    "subject",
+    "date",
+    "message-id",
+    "newsgroups",
+    "path",
+    "organization",
+    "organisation",
+    "lines",
+    "reply-to",
+    "sender",
+    "received",
+    "return-path",
+    "mime-version",
+    "content-type",
+    "content-transfer-encoding",
+    "references",
+    "in-reply-to",
+    "nntp-posting-host",
+    "followup-to",
+    "keywords",
+    "summary",
+    "distribution",
+    "xref",
+    "article-i.d.",
+    "expires",
+    "approved",
+    "user-agent",
+    "delivered-to",
+    "thread-topic",
 ];
 
 /// Removes a leading header block: optional mbox `From ` line, then only `Key: value` lines and
@@ -114,7 +159,10 @@ fn strip_quotes(text: &str) -> Cow<'_, str> {
         if drop && is_attribution(bare) {
             // Gmail wraps "On <date>, <name> <addr>\nwrote:" over two lines.
             if let Some(prev) = lines.last_mut() {
-                if prev.1 && prev.0.trim_start().starts_with("On ") && !bare.trim_start().starts_with("On ") {
+                if prev.1
+                    && prev.0.trim_start().starts_with("On ")
+                    && !bare.trim_start().starts_with("On ")
+                {
                     prev.1 = false;
                 }
             }
@@ -146,17 +194,27 @@ fn is_quote(line: &str) -> bool {
         return true;
     }
     let b = line.as_bytes();
-    let initials = b.iter().take(5).take_while(|c| c.is_ascii_alphabetic()).count();
+    let initials = b
+        .iter()
+        .take(5)
+        .take_while(|c| c.is_ascii_alphabetic())
+        .count();
     (1..=4).contains(&initials)
         && b.get(initials) == Some(&b'>')
-        && b.get(initials + 1).is_none_or(|c| matches!(c, b' ' | b'>' | b'\t'))
+        && b.get(initials + 1)
+            .is_none_or(|c| matches!(c, b' ' | b'>' | b'\t'))
 }
 
 /// `... writes:`, `... wrote:`, `In article <...>`: the line introducing a quote.
 fn is_attribution(line: &str) -> bool {
     let t = line.trim();
-    let introduces = ["writes:", "wrote:", "said:", "says:"].iter().any(|s| ends_with_ci(t, s))
-        && t.split_whitespace().count() >= 2;
+    // A lone "wrote:" is the second half of a wrapped attribution.
+    let introduces = ["writes:", "wrote:", "said:", "says:"]
+        .iter()
+        .any(|s| ends_with_ci(t, s))
+        && (t.split_whitespace().count() >= 2
+            || t.eq_ignore_ascii_case("wrote:")
+            || t.eq_ignore_ascii_case("writes:"));
     introduces || t.starts_with("In article <") || t.contains(" writes in message ")
 }
 
@@ -168,7 +226,10 @@ fn starts_original(line: &str, rest: &str) -> bool {
     }
     t.len() >= 10
         && t.bytes().all(|b| b == b'_')
-        && rest.trim_start().get(..5).is_some_and(|s| s.eq_ignore_ascii_case("from:"))
+        && rest
+            .trim_start()
+            .get(..5)
+            .is_some_and(|s| s.eq_ignore_ascii_case("from:"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -191,7 +252,11 @@ fn signature_start(text: &str) -> usize {
     let mut end = text.len();
     while end > 0 {
         // `end` is a line start or the text's end; skip the newline that ends the line.
-        let search_end = if text.as_bytes()[end - 1] == b'\n' { end - 1 } else { end };
+        let search_end = if text.as_bytes()[end - 1] == b'\n' {
+            end - 1
+        } else {
+            end
+        };
         let start = text[..search_end].rfind('\n').map_or(0, |p| p + 1);
         let line = text[start..end].trim_end();
         if after > MAX_SIG_LINES {
@@ -203,7 +268,15 @@ fn signature_start(text: &str) -> usize {
             }
             break;
         }
-        if rule.is_none() && after <= MAX_RULE_SIG_LINES && after > 0 && is_rule(line) && has_text(&text[..start]) {
+        // A bare rule needs something below it; "--Joe" is a signature by itself.
+        let signed =
+            line.trim_start().starts_with("--") && !line.trim().trim_matches('-').trim().is_empty();
+        if rule.is_none()
+            && after <= MAX_RULE_SIG_LINES
+            && (after > 0 || signed)
+            && is_rule(line)
+            && has_text(&text[..start])
+        {
             rule = Some(start);
         }
         if !line.is_empty() {
@@ -220,7 +293,8 @@ fn is_rule(line: &str) -> bool {
         return t.len() <= 60; // "--Joe", "-- Joe Smith, Acme": short, unlike prose with a dash
     }
     t.len() >= 5
-        && t.bytes().all(|b| matches!(b, b'=' | b'_' | b'*' | b'~' | b'-' | b' '))
+        && t.bytes()
+            .all(|b| matches!(b, b'=' | b'_' | b'*' | b'~' | b'-' | b' '))
         && !t.contains("  ")
 }
 

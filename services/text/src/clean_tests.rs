@@ -2,7 +2,11 @@
 
 use super::*;
 
-const ALL: CleanOptions = CleanOptions { headers: true, quotes: true, signatures: true };
+const ALL: CleanOptions = CleanOptions {
+    headers: true,
+    quotes: true,
+    signatures: true,
+};
 
 fn cleaned(text: &str) -> String {
     clean(text, ALL).into_owned()
@@ -29,19 +33,31 @@ John Smith  | jsmith@cs.cmu.edu
 fn news_post_keeps_only_the_authors_words() {
     assert_eq!(
         cleaned(NEWS_POST),
-        "\nSynthetic oil is worth it in cold climates: the engine turns over faster."
+        "Synthetic oil is worth it in cold climates: the engine turns over faster."
     );
 }
 
 #[test]
 fn each_step_can_be_switched_off() {
-    let none = CleanOptions { headers: false, quotes: false, signatures: false };
+    let none = CleanOptions {
+        headers: false,
+        quotes: false,
+        signatures: false,
+    };
     assert!(matches!(clean(NEWS_POST, none), Cow::Borrowed(s) if s == NEWS_POST));
-    let headers_only = CleanOptions { headers: true, quotes: false, signatures: false };
+    let headers_only = CleanOptions {
+        headers: true,
+        quotes: false,
+        signatures: false,
+    };
     let h = clean(NEWS_POST, headers_only);
     assert!(h.starts_with("In article <1993Apr5"));
     assert!(h.contains("John Smith  |"));
-    let quotes_only = CleanOptions { headers: false, quotes: true, signatures: false };
+    let quotes_only = CleanOptions {
+        headers: false,
+        quotes: true,
+        signatures: false,
+    };
     let q = clean(NEWS_POST, quotes_only);
     assert!(q.starts_with("From: jsmith"));
     assert!(!q.contains("Saab") && !q.contains("Another quoting") && !q.contains("Bob Jones"));
@@ -89,15 +105,38 @@ fn email_reply_styles() {
 #[test]
 fn signatures_need_a_delimiter_near_the_end() {
     // A rule line near the end starts a signature.
-    assert_eq!(cleaned("The gearbox failed twice.\n\n--Joe\nAcme Corp"), "The gearbox failed twice.");
-    assert_eq!(cleaned("Body here.\n=========\nBob | bob@x.org\nAcme"), "Body here.");
+    assert_eq!(
+        cleaned("The gearbox failed twice.\n\n--Joe\nAcme Corp"),
+        "The gearbox failed twice."
+    );
+    assert_eq!(
+        cleaned("Body here.\n=========\nBob | bob@x.org\nAcme"),
+        "Body here."
+    );
+    assert_eq!(cleaned("Try Radio Shack.\n\n--kyler\n"), "Try Radio Shack.");
+    // A closing rule with nothing below is just a rule.
+    assert_eq!(cleaned("Table:\n-----"), "Table:\n-----");
     // A `-- ` far from the end is not a signature (more than 15 lines follow).
     let long_tail = format!("intro\n-- \n{}", "content line\n".repeat(20));
-    assert_eq!(cleaned(&long_tail), long_tail.trim_end_matches(['\n']).to_owned() + "\n");
+    assert_eq!(
+        cleaned(&long_tail),
+        long_tail.trim_end_matches(['\n']).to_owned() + "\n"
+    );
     // Nothing above the delimiter: keep the text rather than return nothing.
     assert_eq!(cleaned("-- \nonly a signature"), "-- \nonly a signature");
     // A plain last paragraph is not a signature (unlike scikit-learn's footer rule).
-    assert_eq!(cleaned("First paragraph.\n\nLast paragraph."), "First paragraph.\n\nLast paragraph.");
+    assert_eq!(
+        cleaned("First paragraph.\n\nLast paragraph."),
+        "First paragraph.\n\nLast paragraph."
+    );
+}
+
+#[test]
+fn leading_blank_lines_left_by_quotes_go_but_indentation_stays() {
+    assert_eq!(
+        cleaned(">quoted\n\n    indented code\nmore"),
+        "    indented code\nmore"
+    );
 }
 
 #[test]

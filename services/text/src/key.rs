@@ -27,6 +27,30 @@ impl Key {
         Some(Self(u128::from_be_bytes(raw)))
     }
 
+    /// Packs an ASCII `s` lower-cased, if it is short enough: the hot path of the pipeline,
+    /// one fixed-size loop the compiler vectorises instead of a copy and a lower-casing pass.
+    #[inline]
+    pub(crate) fn ascii_lower(s: &str) -> Option<Self> {
+        let b = s.as_bytes();
+        if b.len() > Self::MAX {
+            return None;
+        }
+        let mut raw = [0u8; 16];
+        raw[..b.len()].copy_from_slice(b);
+        for c in &mut raw[..15] {
+            *c |= u8::from(c.wrapping_sub(b'A') < 26) << 5;
+        }
+        raw[15] = b.len() as u8;
+        Some(Self(u128::from_be_bytes(raw)))
+    }
+
+    /// The string, borrowed from `raw` (which the caller provides so no allocation is made).
+    #[inline]
+    pub(crate) fn as_str<'a>(&self, raw: &'a mut [u8; 16]) -> &'a str {
+        *raw = self.bytes();
+        std::str::from_utf8(&raw[..self.len()]).unwrap_or_default()
+    }
+
     /// The packed bytes; `len()` of them are the string.
     #[inline]
     pub(crate) fn bytes(&self) -> [u8; 16] {
@@ -50,7 +74,8 @@ impl Key {
     /// A well-mixed 64-bit hash (for the direct-mapped stem cache).
     #[inline]
     pub(crate) fn mix(&self) -> u64 {
-        let h = ((self.0 >> 64) as u64 ^ (self.0 as u64).rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let h = ((self.0 >> 64) as u64 ^ (self.0 as u64).rotate_left(29))
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
         (h ^ (h >> 31)).wrapping_mul(0xBF58_476D_1CE4_E5B9)
     }
 }
@@ -68,6 +93,10 @@ mod tests {
         assert_eq!(s, "héllo");
         assert!(Key::new("0123456789abcdef").is_none());
         assert!(Key::new("0123456789abcde").is_some());
+        assert_eq!(Key::ascii_lower("MiXeD_09.Z"), Key::new("mixed_09.z"));
+        assert_eq!(Key::ascii_lower("@[`{"), Key::new("@[`{"));
+        let mut raw = [0; 16];
+        assert_eq!(Key::new("abc").unwrap().as_str(&mut raw), "abc");
     }
 
     proptest! {
@@ -76,6 +105,11 @@ mod tests {
             let (ka, kb) = (Key::new(&a).unwrap(), Key::new(&b).unwrap());
             prop_assert_eq!(ka.cmp(&kb), a.cmp(&b));
             prop_assert_eq!(ka == kb, a == b);
+        }
+
+        #[test]
+        fn ascii_lower_is_lowercase_then_pack(s in "[ -~]{0,15}") {
+            prop_assert_eq!(Key::ascii_lower(&s), Key::new(&s.to_ascii_lowercase()));
         }
     }
 }

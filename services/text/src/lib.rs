@@ -1,6 +1,6 @@
 //! Text intake for latentlabel: turns a raw document (a support ticket, a mailing-list post, a
 //! news article) into the text shown to annotators and the bag of words the topic model learns
-//! from. Pure and synchronous: no I/O except in [`bench`].
+//! from. Pure and synchronous: no I/O except in [`bench`](mod@bench).
 //!
 //! ```
 //! use latentlabel_text::{Tokenizer, TokenizerConfig};
@@ -16,7 +16,8 @@
 //! - `clean`: header, quote and signature stripping.
 //! - `segment`: URL/e-mail detection and UAX #29 word segmentation (ASCII fast path).
 //! - `lang`: language names, stop-word lists. `stem`: cached Snowball stemming.
-//! - [`bench`]: single-thread throughput over a JSONL corpus.
+//! - `key`: short tokens packed into a `u128`, the key of the hot sets and maps.
+//! - [`bench`](mod@bench): single-thread throughput over a JSONL corpus.
 //!
 //! # Stages and their rules
 //! 1. **Clean** ([`Tokenizer::clean`], each step switchable). A leading header block is removed
@@ -43,9 +44,13 @@
 //! Every stage is deterministic and total: no input or config panics (property-tested).
 //!
 //! # Speed
-//! No allocation per token on the hot path (reused buffers, borrowed slices, an ASCII byte
-//! scanner, NFKC skipped when it is the identity, a cache in front of the stemmer); see
-//! `bench/text/RESULTS.md` for figures against scikit-learn.
+//! No allocation per token on the hot path: borrowed slices, an ASCII byte scanner that also
+//! tells whether a word has a letter, short words lower-cased straight into a packed `u128`
+//! key for the stop-word set and the bag of words, NFKC skipped when it is the identity, each
+//! distinct term of a document stemmed once through a per-thread direct-mapped cache, and one
+//! `String` allocated per output term. See `bench/text/RESULTS.md` for figures against
+//! scikit-learn, and the `tokenize_bench` example (`--stage clean|tokens|process`) to see
+//! where the time goes.
 
 pub mod bench;
 mod clean;

@@ -14,6 +14,9 @@ use unicode_segmentation::UnicodeSegmentation;
 pub(crate) enum Piece<'a> {
     /// A UAX #29 word containing at least one letter or digit.
     Word(&'a str),
+    /// The same for an ASCII word, which the fast path has already classified: `true` if it
+    /// holds a letter (else it is a number such as "1993" or "3.14").
+    AsciiWord(&'a str, bool),
     /// A URL, trailing sentence punctuation removed.
     Url(&'a str),
     /// An e-mail address (or a news message-id, which has the same shape).
@@ -23,7 +26,11 @@ pub(crate) enum Piece<'a> {
 /// Calls `f` for every piece of `text`, in order. `ascii` must be `text.is_ascii()`; the caller
 /// usually knows it already and it picks the fast path for the whole text at once.
 pub(crate) fn pieces<'a>(text: &'a str, ascii: bool, f: &mut impl FnMut(Piece<'a>)) {
-    if ascii {
+    if ascii && !may_hold_link(text.as_bytes()) {
+        // No link anywhere: whitespace is a word boundary like any other non-word byte, so
+        // one pass of the word scanner over the whole text does it.
+        ascii_words(text, &mut |w, letter| f(Piece::AsciiWord(w, letter)));
+    } else if ascii {
         let bytes = text.as_bytes();
         let mut i = 0;
         while i < bytes.len() {
@@ -54,6 +61,12 @@ pub(crate) fn pieces<'a>(text: &'a str, ascii: bool, f: &mut impl FnMut(Piece<'a
     }
 }
 
+/// Whether a text has any byte sequence a link needs (`@`, `://`, `www.`). Each check is a
+/// `memchr`-speed scan, far cheaper than cutting the text into chunks.
+fn may_hold_link(b: &[u8]) -> bool {
+    b.contains(&b'@') || find(b, b"://").is_some() || find(b, b"www.").is_some()
+}
+
 /// One whitespace-free chunk: words before a link, the link, then the rest (which may hold
 /// further links, e.g. `a@b.org,c@d.org`).
 fn chunk<'a>(mut rest: &'a str, maybe_link: bool, ascii: bool, f: &mut impl FnMut(Piece<'a>)) {
@@ -72,7 +85,7 @@ fn words<'a>(s: &'a str, ascii: bool, f: &mut impl FnMut(Piece<'a>)) {
         return;
     }
     if ascii {
-        ascii_words(s, &mut |w| f(Piece::Word(w)));
+        ascii_words(s, &mut |w, letter| f(Piece::AsciiWord(w, letter)));
     } else {
         s.unicode_words().for_each(|w| f(Piece::Word(w)));
     }
@@ -83,7 +96,7 @@ fn words<'a>(s: &'a str, ascii: bool, f: &mut impl FnMut(Piece<'a>)) {
 /// Restricted to ASCII the rules reduce to: letters, digits and `_` always join (WB5, WB8-10,
 /// WB13a/b); a single `.`, `'` or `:` joins two letters (WB6/7); a single `.`, `'`, `,` or `;`
 /// joins two digits (WB11/12); everything else is a boundary.
-pub(crate) fn ascii_words<'a>(s: &'a str, f: &mut impl FnMut(&'a str)) {
+pub(crate) fn ascii_words<'a>(s: &'a str, f: &mut impl FnMut(&'a str, bool)) {
     let b = s.as_bytes();
     let n = b.len();
     let mut i = 0;
@@ -94,9 +107,11 @@ pub(crate) fn ascii_words<'a>(s: &'a str, f: &mut impl FnMut(&'a str)) {
         }
         let start = i;
         let mut alnum = false;
+        let mut letter = false;
         loop {
             while i < n && is_core(b[i]) {
                 alnum |= b[i] != b'_';
+                letter |= b[i].is_ascii_alphabetic();
                 i += 1;
             }
             if i + 1 < n && joins(b[i - 1], b[i], b[i + 1]) {
@@ -106,7 +121,7 @@ pub(crate) fn ascii_words<'a>(s: &'a str, f: &mut impl FnMut(&'a str)) {
             break;
         }
         if alnum {
-            f(&s[start..i]);
+            f(&s[start..i], letter);
         }
     }
 }
@@ -145,7 +160,9 @@ fn find_url(b: &[u8]) -> Option<(usize, usize)> {
     let mut from = 0;
     while let Some(p) = find(&b[from..], b"://").map(|p| p + from) {
         let mut start = p;
-        while start > 0 && (b[start - 1].is_ascii_alphanumeric() || matches!(b[start - 1], b'+' | b'-' | b'.')) {
+        while start > 0
+            && (b[start - 1].is_ascii_alphanumeric() || matches!(b[start - 1], b'+' | b'-' | b'.'))
+        {
             start -= 1;
         }
         // The scheme must start with a letter; skip leading digits/punctuation.
@@ -172,7 +189,12 @@ fn find_url(b: &[u8]) -> Option<(usize, usize)> {
 /// A URL runs to the end of its chunk, less trailing sentence punctuation and brackets.
 fn url_end(b: &[u8], min: usize) -> usize {
     let mut end = b.len();
-    while end > min && matches!(b[end - 1], b'.' | b',' | b';' | b':' | b'!' | b'?' | b')' | b']' | b'}' | b'>' | b'\'' | b'"') {
+    while end > min
+        && matches!(
+            b[end - 1],
+            b'.' | b',' | b';' | b':' | b'!' | b'?' | b')' | b']' | b'}' | b'>' | b'\'' | b'"'
+        )
+    {
         end -= 1;
     }
     end
@@ -188,7 +210,9 @@ fn find_email(s: &str) -> Option<(usize, usize)> {
             start -= 1;
         }
         // No leading dots, quotes or guillemets: start at the first letter or digit.
-        start += s[start..at].find(char::is_alphanumeric).unwrap_or(at - start);
+        start += s[start..at]
+            .find(char::is_alphanumeric)
+            .unwrap_or(at - start);
         let mut end = at + 1;
         while end < b.len() && (b[end].is_ascii_alphanumeric() || matches!(b[end], b'.' | b'-')) {
             end += 1;
@@ -198,7 +222,10 @@ fn find_email(s: &str) -> Option<(usize, usize)> {
         }
         let domain = &b[at + 1..end];
         let dotted = domain.first().is_some_and(u8::is_ascii_alphanumeric)
-            && domain.iter().rposition(|&c| c == b'.').is_some_and(|d| d + 1 < domain.len());
+            && domain
+                .iter()
+                .rposition(|&c| c == b'.')
+                .is_some_and(|d| d + 1 < domain.len());
         if start < at && dotted {
             return Some((start, end));
         }
@@ -212,14 +239,19 @@ fn is_local(c: u8) -> bool {
     // Bytes >= 0x80 belong to non-ASCII letters of internationalised addresses; taking them all
     // keeps the start on a char boundary.
     !c.is_ascii()
-        || c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'%' | b'+' | b'-' | b'\'' | b'=' | b'$')
+        || c.is_ascii_alphanumeric()
+        || matches!(c, b'.' | b'_' | b'%' | b'+' | b'-' | b'\'' | b'=' | b'$')
 }
 
 /// First occurrence of `needle` (non-empty): scan for its first byte, then compare the rest.
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     let (&first, rest) = needle.split_first()?;
     let mut from = 0;
-    while let Some(p) = hay[from..].iter().position(|&c| c == first).map(|p| p + from) {
+    while let Some(p) = hay[from..]
+        .iter()
+        .position(|&c| c == first)
+        .map(|p| p + from)
+    {
         if hay[p + 1..].starts_with(rest) {
             return Some(p);
         }
@@ -235,7 +267,15 @@ mod tests {
 
     fn all(text: &str) -> Vec<Piece<'_>> {
         let mut out = Vec::new();
-        pieces(text, text.is_ascii(), &mut |p| out.push(p));
+        pieces(text, text.is_ascii(), &mut |p| {
+            out.push(match p {
+                Piece::AsciiWord(w, letter) => {
+                    assert_eq!(letter, w.bytes().any(|b| b.is_ascii_alphabetic()), "{w}");
+                    Piece::Word(w)
+                }
+                other => other,
+            })
+        });
         out
     }
 
@@ -245,7 +285,7 @@ mod tests {
 
     fn fast(s: &str) -> Vec<&str> {
         let mut out = Vec::new();
-        ascii_words(s, &mut |w| out.push(w));
+        ascii_words(s, &mut |w, _| out.push(w));
         out
     }
 
@@ -254,7 +294,12 @@ mod tests {
         for s in [
             "can't won't U.S.A. e.g. 3.14 1,000,000 a:b 1:2 foo_bar __ _x_ a..b 1.a a.1 x86 mp3's",
             "'quoted' \"dq\" (paren) [br] a-b a/b a'b' 1;2 1'2 a;b",
-            "...---___,,,;;;'''", "", "a", "_", "a_", "_1",
+            "...---___,,,;;;'''",
+            "",
+            "a",
+            "_",
+            "a_",
+            "_1",
         ] {
             assert_eq!(fast(s), reference(s), "input {s:?}");
         }
@@ -338,7 +383,7 @@ mod tests {
         fn pieces_never_panic_and_lie_inside_the_text(s in "\\PC{0,80}") {
             let base = s.as_ptr() as usize;
             for p in all(&s) {
-                let w = match p { Piece::Word(w) | Piece::Url(w) | Piece::Email(w) => w };
+                let w = match p { Piece::Word(w) | Piece::AsciiWord(w, _) | Piece::Url(w) | Piece::Email(w) => w };
                 let off = w.as_ptr() as usize - base;
                 prop_assert!(off + w.len() <= s.len());
                 prop_assert!(!w.is_empty());

@@ -34,7 +34,10 @@ pub(crate) struct Stem {
 
 impl Stem {
     pub(crate) fn new(algorithm: Algorithm) -> Self {
-        Self { algorithm, index: stemmer_index(algorithm) }
+        Self {
+            algorithm,
+            index: stemmer_index(algorithm),
+        }
     }
 
     /// Writes the stem of `word` into `out` (cleared first).
@@ -72,7 +75,8 @@ impl Stem {
     /// panic on an odd input, the word is kept as is rather than taking the pipeline down.
     fn stem_uncached(&self, word: &str) -> String {
         let stemmer = Stemmer::create(self.algorithm);
-        catch_unwind(AssertUnwindSafe(|| stemmer.stem(word).into_owned())).unwrap_or_else(|_| word.to_owned())
+        catch_unwind(AssertUnwindSafe(|| stemmer.stem(word).into_owned()))
+            .unwrap_or_else(|_| word.to_owned())
     }
 }
 
@@ -89,7 +93,15 @@ mod tests {
     #[test]
     fn cached_and_uncached_agree() {
         let s = Stem::new(Algorithm::English);
-        for w in ["running", "runs", "generously", "a", "internationalization", "ponies", "caresses"] {
+        for w in [
+            "running",
+            "runs",
+            "generously",
+            "a",
+            "internationalization",
+            "ponies",
+            "caresses",
+        ] {
             let first = stem(&s, w);
             assert_eq!(first, s.stem_uncached(w), "{w}");
             assert_eq!(stem(&s, w), first, "cache hit for {w}");

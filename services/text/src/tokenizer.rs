@@ -56,8 +56,18 @@ impl Tokenizer {
                 config.max_token_len, config.min_token_len
             )));
         }
-        let stem = config.stemmer.as_deref().map(lang::stemmer).transpose()?.map(Stem::new);
-        let listed = config.stopwords.as_deref().map(lang::stopwords).transpose()?.unwrap_or_default();
+        let stem = config
+            .stemmer
+            .as_deref()
+            .map(lang::stemmer)
+            .transpose()?
+            .map(Stem::new);
+        let listed = config
+            .stopwords
+            .as_deref()
+            .map(lang::stopwords)
+            .transpose()?
+            .unwrap_or_default();
 
         let mut tokenizer = Self {
             clean: CleanOptions {
@@ -78,9 +88,18 @@ impl Tokenizer {
             normalise_into(&w, w.is_ascii(), true, &mut buf);
             (!buf.is_empty()).then(|| buf.as_str().into())
         };
-        let extra: FxHashSet<Box<str>> = tokenizer.config.extra_stopwords.iter().filter_map(|w| norm(w)).collect();
+        let extra: FxHashSet<Box<str>> = tokenizer
+            .config
+            .extra_stopwords
+            .iter()
+            .filter_map(|w| norm(w))
+            .collect();
         let mut stop = StopSet::default();
-        for w in listed.iter().filter_map(|w| norm(w)).chain(extra.iter().cloned()) {
+        for w in listed
+            .iter()
+            .filter_map(|w| norm(w))
+            .chain(extra.iter().cloned())
+        {
             stop.insert(w);
         }
         tokenizer.stop = Arc::new(stop);
@@ -115,7 +134,11 @@ impl Tokenizer {
             Ok(mut counts) => self.count(&display, &mut counts),
             Err(_) => self.count(&display, &mut Counts::default()),
         });
-        Processed { display_text: display.into_owned(), terms, token_count }
+        Processed {
+            display_text: display.into_owned(),
+            terms,
+            token_count,
+        }
     }
 
     /// Counts surface forms first and stems each distinct one once: a document repeats its
@@ -126,6 +149,15 @@ impl Tokenizer {
         let mut buf = String::with_capacity(64);
         self.for_each_piece(text, |piece| {
             let token = match piece {
+                Piece::AsciiWord(w, letter) => match self.ascii_fast(w, letter) {
+                    Fast::Drop => None,
+                    Fast::Keep(k) => {
+                        let n = counts.short.entry(k).or_insert(0);
+                        *n = n.saturating_add(1);
+                        return;
+                    }
+                    Fast::Slow => self.surface(w, &mut buf),
+                },
                 Piece::Word(w) => self.surface(w, &mut buf),
                 Piece::Url(u) if self.config.keep_urls => Some(self.link(u, &mut buf)),
                 Piece::Email(e) if self.config.keep_emails => Some(self.link(e, &mut buf)),
@@ -186,17 +218,29 @@ impl Tokenizer {
     pub fn for_each_token(&self, text: &str, mut f: impl FnMut(&str)) {
         let mut buf = String::with_capacity(64);
         let mut stem_buf = String::with_capacity(64);
+        let mut raw = [0u8; 16];
+        // A kept surface form goes out stemmed (if configured).
+        let mut emit = |t: &str, f: &mut dyn FnMut(&str)| match self.stem {
+            None => f(t),
+            Some(_) => {
+                if let Some(s) = self.stem_of(t, &mut stem_buf) {
+                    f(s);
+                }
+            }
+        };
         self.for_each_piece(text, |piece| match piece {
+            Piece::AsciiWord(w, letter) => match self.ascii_fast(w, letter) {
+                Fast::Drop => {}
+                Fast::Keep(k) => emit(k.as_str(&mut raw), &mut f),
+                Fast::Slow => {
+                    if let Some(t) = self.surface(w, &mut buf) {
+                        emit(t, &mut f);
+                    }
+                }
+            },
             Piece::Word(w) => {
                 if let Some(t) = self.surface(w, &mut buf) {
-                    match self.stem {
-                        None => f(t),
-                        Some(_) => {
-                            if let Some(s) = self.stem_of(t, &mut stem_buf) {
-                                f(s);
-                            }
-                        }
-                    }
+                    emit(t, &mut f);
                 }
             }
             Piece::Url(u) if self.config.keep_urls => f(self.link(u, &mut buf)),
@@ -220,6 +264,28 @@ impl Tokenizer {
             lowercase_in_place(buf);
         }
         buf
+    }
+
+    /// The filters before stemming for a short ASCII word, with no copy: the segmenter already
+    /// knows whether it has a letter, ASCII length is character length, and lower-casing and
+    /// packing into a [`Key`] are one step. Anything unusual goes the general way.
+    #[inline]
+    fn ascii_fast(&self, word: &str, letter: bool) -> Fast {
+        let c = &self.config;
+        if !c.keep_numbers && !letter {
+            return Fast::Drop;
+        }
+        if word.len() < c.min_token_len || word.len() > c.max_token_len {
+            return Fast::Drop;
+        }
+        if !c.lowercase {
+            return Fast::Slow;
+        }
+        match Key::ascii_lower(word) {
+            None => Fast::Slow,
+            Some(k) if self.stop.short.contains(&k) => Fast::Drop,
+            Some(k) => Fast::Keep(k),
+        }
     }
 
     /// The filters before stemming, cheapest rejection first: numbers, length, stop words.
@@ -252,7 +318,8 @@ impl Tokenizer {
     fn stem_of<'b>(&self, surface: &str, stem_buf: &'b mut String) -> Option<&'b str> {
         let stem = self.stem?;
         stem.stem_into(surface, stem_buf);
-        if stem_buf.is_empty() || (!self.extra.is_empty() && self.extra.contains(stem_buf.as_str())) {
+        if stem_buf.is_empty() || (!self.extra.is_empty() && self.extra.contains(stem_buf.as_str()))
+        {
             return None;
         }
         Some(stem_buf)
@@ -272,6 +339,15 @@ impl Tokenizer {
         let lower = token.to_lowercase();
         lower != token && self.stop.contains(&lower)
     }
+}
+
+/// Outcome of [`Tokenizer::ascii_fast`].
+enum Fast {
+    Drop,
+    /// Kept, lower-cased and packed.
+    Keep(Key),
+    /// Needs [`Tokenizer::surface`].
+    Slow,
 }
 
 /// Per-thread scratch bag of words: short terms packed, long ones as strings.
@@ -394,3 +470,7 @@ fn has_letter(word: &str, ascii: bool) -> bool {
         word.chars().any(char::is_alphabetic)
     }
 }
+
+#[cfg(test)]
+#[path = "tokenizer_tests.rs"]
+mod tests;

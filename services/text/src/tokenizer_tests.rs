@@ -1,0 +1,339 @@
+//! Tokenizer behaviour: each filter on and off, languages, NFKC, and properties.
+
+use super::*;
+use proptest::prelude::*;
+
+fn tok(config: TokenizerConfig) -> Tokenizer {
+    Tokenizer::new(config).expect("valid config")
+}
+
+/// Everything off except segmentation and lower-casing, to test one filter at a time.
+fn bare() -> TokenizerConfig {
+    TokenizerConfig {
+        stopwords: None,
+        stemmer: None,
+        min_token_len: 1,
+        strip_headers: false,
+        strip_quotes: false,
+        strip_signatures: false,
+        ..TokenizerConfig::default()
+    }
+}
+
+#[test]
+fn defaults_are_the_documented_ones() {
+    let c = TokenizerConfig::default();
+    assert!(c.nfkc && c.lowercase && c.strip_headers && c.strip_quotes && c.strip_signatures);
+    assert_eq!((c.min_token_len, c.max_token_len), (2, 40));
+    assert_eq!(c.stopwords.as_deref(), Some("english"));
+    assert_eq!(c.stemmer.as_deref(), Some("english"));
+    assert!(!c.keep_numbers && !c.keep_urls && !c.keep_emails);
+}
+
+#[test]
+fn config_json_fills_defaults_and_rejects_typos() {
+    let c: TokenizerConfig =
+        serde_json::from_str(r#"{"stemmer": null, "min_token_len": 3}"#).unwrap();
+    assert_eq!(
+        c,
+        TokenizerConfig {
+            stemmer: None,
+            min_token_len: 3,
+            ..TokenizerConfig::default()
+        }
+    );
+    assert!(serde_json::from_str::<TokenizerConfig>(r#"{"stemer": null}"#).is_err());
+}
+
+#[test]
+fn stemming_on_and_off() {
+    let text = "The runners were running quickly through connected networks";
+    assert_eq!(
+        tok(TokenizerConfig {
+            stopwords: None,
+            ..bare()
+        })
+        .tokens(text),
+        [
+            "the",
+            "runners",
+            "were",
+            "running",
+            "quickly",
+            "through",
+            "connected",
+            "networks"
+        ]
+    );
+    let stemmed = tok(TokenizerConfig {
+        stemmer: Some("english".into()),
+        ..bare()
+    })
+    .tokens(text);
+    assert_eq!(
+        stemmed,
+        ["the", "runner", "were", "run", "quick", "through", "connect", "network"]
+    );
+    let german = tok(TokenizerConfig {
+        stemmer: Some("de".into()),
+        ..bare()
+    })
+    .tokens("Katzen laufen");
+    assert_eq!(german, ["katz", "lauf"]);
+}
+
+#[test]
+fn stop_words_lists_and_extras() {
+    let text = "The cat and THE dog can't stay; however, Acme wins";
+    let english = tok(TokenizerConfig {
+        stopwords: Some("english".into()),
+        ..bare()
+    });
+    assert_eq!(english.tokens(text), ["cat", "dog", "stay", "acme", "wins"]);
+    // Extras are normalised like tokens (case, NFKC) and also matched against stems.
+    let extra = tok(TokenizerConfig {
+        stopwords: Some("english".into()),
+        extra_stopwords: vec!["ACME".into(), "win".into()],
+        stemmer: Some("english".into()),
+        ..bare()
+    });
+    assert_eq!(extra.tokens(text), ["cat", "dog", "stay"]);
+    // Several lists at once; typographic apostrophes match the ASCII list entry.
+    let multi = tok(TokenizerConfig {
+        stopwords: Some("english, german".into()),
+        ..bare()
+    });
+    assert_eq!(multi.tokens("der Hund und the dog don’t"), ["hund", "dog"]);
+    // Case kept: list words still match.
+    let cased = tok(TokenizerConfig {
+        lowercase: false,
+        stopwords: Some("english".into()),
+        ..bare()
+    });
+    assert_eq!(cased.tokens("The Dog"), ["Dog"]);
+}
+
+#[test]
+fn numbers_urls_and_emails_drop_or_keep() {
+    let text = "Call 555-1234 or visit https://Example.com/Path?x=1. Mail bob@cs.cmu.edu about 3.14 mp3 x86 1,000";
+    let drop = tok(bare());
+    assert_eq!(
+        drop.tokens(text),
+        ["call", "or", "visit", "mail", "about", "mp3", "x86"]
+    );
+    let keep = tok(TokenizerConfig {
+        keep_numbers: true,
+        keep_urls: true,
+        keep_emails: true,
+        ..bare()
+    });
+    assert_eq!(
+        keep.tokens(text),
+        [
+            "call",
+            "555",
+            "1234",
+            "or",
+            "visit",
+            "https://example.com/path?x=1",
+            "mail",
+            "bob@cs.cmu.edu",
+            "about",
+            "3.14",
+            "mp3",
+            "x86",
+            "1,000"
+        ]
+    );
+    // Kept links are exempt from stemming and length limits.
+    let stem = tok(TokenizerConfig {
+        keep_urls: true,
+        stemmer: Some("english".into()),
+        max_token_len: 7,
+        ..bare()
+    });
+    assert_eq!(
+        stem.tokens("www.running-examples.org running"),
+        ["www.running-examples.org", "run"]
+    );
+}
+
+#[test]
+fn nfkc_folds_compatibility_forms() {
+    let text = "The ﬁnal ﬂow: ＦＵＬＬ width ２０２４ and ① Ⅻ";
+    let on = tok(TokenizerConfig {
+        keep_numbers: true,
+        ..bare()
+    });
+    assert_eq!(
+        on.tokens(text),
+        ["the", "final", "flow", "full", "width", "2024", "and", "1", "xii"]
+    );
+    let off = tok(TokenizerConfig {
+        nfkc: false,
+        keep_numbers: true,
+        ..bare()
+    });
+    assert_eq!(off.tokens("ﬁnal ＦＵＬＬ"), ["ﬁnal", "ｆｕｌｌ"]);
+}
+
+#[test]
+fn token_length_limits_count_characters() {
+    let t = tok(TokenizerConfig {
+        min_token_len: 3,
+        max_token_len: 5,
+        ..bare()
+    });
+    assert_eq!(
+        t.tokens("a ab abc abcde abcdef ñññ ñññññ ññññññ"),
+        ["abc", "abcde", "ñññ", "ñññññ"]
+    );
+}
+
+#[test]
+fn unknown_languages_and_bad_lengths_are_errors() {
+    let e = Tokenizer::new(TokenizerConfig {
+        stemmer: Some("klingon".into()),
+        ..TokenizerConfig::default()
+    });
+    assert!(
+        matches!(e, Err(TextError::UnknownLanguage { what: "stemmer", ref name, .. }) if name == "klingon")
+    );
+    let e = Tokenizer::new(TokenizerConfig {
+        stopwords: Some("english,elvish".into()),
+        ..TokenizerConfig::default()
+    });
+    assert!(
+        matches!(e, Err(TextError::UnknownLanguage { what: "stop-word", ref name, .. }) if name == "elvish")
+    );
+    assert!(e.unwrap_err().to_string().contains("english"));
+    let e = Tokenizer::new(TokenizerConfig {
+        min_token_len: 5,
+        max_token_len: 4,
+        ..TokenizerConfig::default()
+    });
+    assert!(matches!(e, Err(TextError::InvalidConfig(_))));
+    let e = Tokenizer::new(TokenizerConfig {
+        min_token_len: 0,
+        max_token_len: 0,
+        ..TokenizerConfig::default()
+    });
+    assert!(matches!(e, Err(TextError::InvalidConfig(_))));
+}
+
+#[test]
+fn process_cleans_counts_and_sorts() {
+    let t = tok(TokenizerConfig::default());
+    let doc = t.process(
+        "From: a@b.org\nSubject: engines\n\nRunning engines run; the engine runs.\n> quoted engine\n-- \nBob, engines-R-us",
+    );
+    assert_eq!(doc.display_text, "Running engines run; the engine runs.");
+    assert_eq!(
+        doc.terms,
+        vec![("engin".to_string(), 2), ("run".to_string(), 3)]
+    );
+    assert_eq!(doc.token_count, 5);
+}
+
+#[test]
+fn process_merges_long_and_short_terms_in_order() {
+    let t = tok(TokenizerConfig {
+        max_token_len: 100,
+        ..bare()
+    });
+    let doc = t.process("zz aaaaaaaaaaaaaaaaaaaaaa b aaaaaaaaaaaaaaaaaaaaaa a b");
+    assert_eq!(
+        doc.terms,
+        vec![
+            ("a".to_string(), 1),
+            ("aaaaaaaaaaaaaaaaaaaaaa".to_string(), 2),
+            ("b".to_string(), 2),
+            ("zz".to_string(), 1)
+        ]
+    );
+}
+
+#[test]
+fn tokenizer_is_shareable_across_threads() {
+    fn assert_send_sync<T: Send + Sync + Clone>() {}
+    assert_send_sync::<Tokenizer>();
+    let t = tok(TokenizerConfig::default());
+    let here = t.process(NEWSY);
+    let there = std::thread::scope(|s| s.spawn(|| t.clone().process(NEWSY)).join().unwrap());
+    assert_eq!(here, there);
+}
+
+const NEWSY: &str =
+    "Subject: hockey\nFrom: x@y.edu\n\nThe Penguins beat the Rangers 4-2; Lemieux scored twice.";
+
+/// Any config the type can express, with valid lengths and known languages or none.
+fn any_config() -> impl Strategy<Value = TokenizerConfig> {
+    let lang = prop::option::of(prop::sample::select(vec![
+        "english", "german", "french", "russian", "en",
+    ]));
+    (
+        (any::<bool>(), any::<bool>(), 0usize..6, 0usize..50),
+        (lang.clone(), prop::collection::vec("\\PC{0,8}", 0..3), lang),
+        (any::<bool>(), any::<bool>(), any::<bool>()),
+        (any::<bool>(), any::<bool>(), any::<bool>()),
+    )
+        .prop_map(
+            |((nfkc, lowercase, min, extra_len), (stop, extra, stem), (n, u, e), (h, q, s))| {
+                TokenizerConfig {
+                    nfkc,
+                    lowercase,
+                    min_token_len: min,
+                    max_token_len: min.max(1) + extra_len,
+                    stopwords: stop.map(str::to_owned),
+                    extra_stopwords: extra,
+                    stemmer: stem.map(str::to_owned),
+                    keep_numbers: n,
+                    keep_urls: u,
+                    keep_emails: e,
+                    strip_headers: h,
+                    strip_quotes: q,
+                    strip_signatures: s,
+                }
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn never_panics_and_counts_add_up(config in any_config(), text in "(\\PC|\n|> |@|://|www\\.|-- \n){0,120}") {
+        let t = tok(config);
+        let doc = t.process(&text);
+        let tokens = t.tokens(&doc.display_text);
+        prop_assert_eq!(doc.token_count as usize, tokens.len());
+        prop_assert_eq!(doc.terms.iter().map(|(_, n)| *n as usize).sum::<usize>(), tokens.len());
+        // Sorted, distinct, and the same multiset as the token stream.
+        prop_assert!(doc.terms.windows(2).all(|w| w[0].0 < w[1].0));
+        let mut sorted = tokens.clone();
+        sorted.sort();
+        let mut expanded: Vec<String> = Vec::new();
+        for (term, n) in &doc.terms {
+            expanded.extend(std::iter::repeat_n(term.clone(), *n as usize));
+        }
+        prop_assert_eq!(expanded, sorted);
+        // Deterministic.
+        prop_assert_eq!(t.process(&text), doc);
+    }
+
+    #[test]
+    fn unstemmed_tokens_are_a_fixed_point(text in "[ -~\n]{0,200}", min in 1usize..4, keep: bool) {
+        // Re-tokenizing the output, joined by spaces, gives it back: every token is a whole
+        // word (or link) that survives its own filters.
+        let t = tok(TokenizerConfig { stemmer: None, min_token_len: min, keep_numbers: keep, keep_urls: keep, keep_emails: keep, ..TokenizerConfig::default() });
+        let once = t.tokens(&text);
+        prop_assert_eq!(t.tokens(&once.join(" ")), once);
+    }
+
+    #[test]
+    fn unicode_text_with_any_config_never_panics(config in any_config(), text in any::<String>()) {
+        let t = tok(config);
+        let _ = t.process(&text);
+        let _ = t.tokens(&text);
+    }
+}
