@@ -28,7 +28,10 @@ fn config() -> PipelineConfig {
     c.scoring.classifier.min_labels = 20;
     c.scoring.refit_every_labels = 10;
     c.labeling_queue.curation.labels = latentlabel_cli::demo::labels();
-    c.labeling_queue.annotators = vec![AnnotatorConfig { name: "alice".into(), token: TOKEN.into() }];
+    c.labeling_queue.annotators = vec![AnnotatorConfig {
+        name: "alice".into(),
+        token: TOKEN.into(),
+    }];
     c.labeling_queue.admin_token = Some(ADMIN.into());
     c.labeling_queue.commit_every_secs = 3600;
     c
@@ -41,18 +44,24 @@ async fn every_document_is_accounted_for_and_the_loop_turns() {
     let broker = EmbeddedKafka::start(1, &topics, 3).expect("embedded broker");
     let bootstrap = broker.bootstrap_servers();
     let dir = tempfile::tempdir().expect("tempdir");
-    let pipeline = start_pipeline(&bootstrap, prefix, dir.path(), config()).await.expect("pipeline");
+    let pipeline = start_pipeline(&bootstrap, prefix, dir.path(), config())
+        .await
+        .expect("pipeline");
     let codec = Codec::single_object();
 
     // 240 good documents (Avro and JSON), and one of each kind of bad record.
     let corpus = latentlabel_cli::demo::generate(240, 11);
-    let truth: HashMap<String, String> = corpus.iter().map(|d| (d.raw.id.clone().unwrap_or_default(), d.label.clone())).collect();
+    let truth: HashMap<String, String> = corpus
+        .iter()
+        .map(|d| (d.raw.id.clone().unwrap_or_default(), d.label.clone()))
+        .collect();
     let mut records = Vec::new();
     for (i, d) in corpus.iter().enumerate() {
         let id = d.raw.id.clone().unwrap_or_default();
         let record = if i % 3 == 0 {
             let json = serde_json::json!({"id": id, "text": d.raw.text, "lang": "en"});
-            OutRecord::new(&topics.raw, id, serde_json::to_vec(&json).expect("json")).header("content-type", "application/json")
+            OutRecord::new(&topics.raw, id, serde_json::to_vec(&json).expect("json"))
+                .header("content-type", "application/json")
         } else {
             OutRecord::new(&topics.raw, id, codec.encode(&d.raw).expect("avro"))
         };
@@ -61,19 +70,41 @@ async fn every_document_is_accounted_for_and_the_loop_turns() {
     let bad: Vec<(&str, Vec<u8>, &str)> = vec![
         ("bad-garbage", b"\x07 not a document".to_vec(), "decode"),
         ("bad-json", b"{\"id\": \"x\", \"text\": ".to_vec(), "decode"),
-        ("bad-missing", br#"{"id":"bad-missing"}"#.to_vec(), "missing_field"),
-        ("bad-empty", br#"{"id":"bad-empty","text":"the and of to"}"#.to_vec(), "empty"),
-        ("bad-utf8", b"{\"id\":\"bad-utf8\",\"text\":\"caf\xe9\"}".to_vec(), "invalid_utf8"),
-        ("bad-large", format!("{{\"text\":\"{}\"}}", "word ".repeat(5000)).into_bytes(), "too_large"),
+        (
+            "bad-missing",
+            br#"{"id":"bad-missing"}"#.to_vec(),
+            "missing_field",
+        ),
+        (
+            "bad-empty",
+            br#"{"id":"bad-empty","text":"the and of to"}"#.to_vec(),
+            "empty",
+        ),
+        (
+            "bad-utf8",
+            b"{\"id\":\"bad-utf8\",\"text\":\"caf\xe9\"}".to_vec(),
+            "invalid_utf8",
+        ),
+        (
+            "bad-large",
+            format!("{{\"text\":\"{}\"}}", "word ".repeat(5000)).into_bytes(),
+            "too_large",
+        ),
         ("bad-avro", vec![0xC3, 0x01, 1, 2, 3], "decode"),
-        ("bad-schema", vec![0xC3, 0x01, 9, 9, 9, 9, 9, 9, 9, 9, 1], "unknown_schema"),
+        (
+            "bad-schema",
+            vec![0xC3, 0x01, 9, 9, 9, 9, 9, 9, 9, 9, 1],
+            "unknown_schema",
+        ),
         ("bad-nullbyte", Vec::new(), "empty"),
     ];
     for (key, payload, _) in &bad {
         records.push(OutRecord::new(&topics.raw, *key, payload.clone()));
     }
     let produced = records.len();
-    latentlabel_common::pipeline::send_all("test", &pipeline.ctx.producer, &records).await.expect("produce");
+    latentlabel_common::pipeline::send_all("test", &pipeline.ctx.producer, &records)
+        .await
+        .expect("produce");
 
     let tokens_observer = observer(&bootstrap, &topics.tokens);
     let dead_observer = observer(&bootstrap, &topics.deadletter);
@@ -82,60 +113,127 @@ async fn every_document_is_accounted_for_and_the_loop_turns() {
     // Anything beyond the expected counts would show up within a few more seconds.
     let extra_tokens = collect(&tokens_observer, 1, Duration::from_secs(3)).await;
     let extra_dead = collect(&dead_observer, 1, Duration::from_secs(1)).await;
-    assert!(extra_tokens.is_empty() && extra_dead.is_empty(), "more outputs than inputs");
+    assert!(
+        extra_tokens.is_empty() && extra_dead.is_empty(),
+        "more outputs than inputs"
+    );
 
     let token_ids: HashSet<String> = tokens
         .iter()
-        .map(|m| codec.decode_cached::<TokenizedDocument>(payload(m)).expect("tokenized document decodes").id)
+        .map(|m| {
+            codec
+                .decode_cached::<TokenizedDocument>(payload(m))
+                .expect("tokenized document decodes")
+                .id
+        })
         .collect();
-    assert_eq!(token_ids.len(), corpus.len(), "each good document tokenized exactly once");
+    assert_eq!(
+        token_ids.len(),
+        corpus.len(),
+        "each good document tokenized exactly once"
+    );
     assert!(token_ids.iter().all(|id| truth.contains_key(id)));
     let reasons: HashMap<String, String> = dead
         .iter()
         .map(|m| {
-            let letter: DeadLetter = codec.decode_cached(payload(m)).expect("dead letter decodes");
-            let key = letter.key.as_deref().map(|k| String::from_utf8_lossy(k).into_owned()).unwrap_or_default();
+            let letter: DeadLetter = codec
+                .decode_cached(payload(m))
+                .expect("dead letter decodes");
+            let key = letter
+                .key
+                .as_deref()
+                .map(|k| String::from_utf8_lossy(k).into_owned())
+                .unwrap_or_default();
             assert_eq!(letter.source_topic, topics.raw);
             assert!(!letter.message.is_empty());
             (key, letter.reason)
         })
         .collect();
     for (key, payload_bytes, reason) in &bad {
-        assert_eq!(reasons.get(*key).map(String::as_str), Some(*reason), "dead letter for {key}");
-        let original = dead.iter().find(|m| m.key() == Some(key.as_bytes())).expect("dead letter present");
+        assert_eq!(
+            reasons.get(*key).map(String::as_str),
+            Some(*reason),
+            "dead letter for {key}"
+        );
+        let original = dead
+            .iter()
+            .find(|m| m.key() == Some(key.as_bytes()))
+            .expect("dead letter present");
         let letter: DeadLetter = codec.decode_cached(payload(original)).expect("decodes");
-        assert_eq!(&letter.payload, payload_bytes, "original bytes kept for {key}");
+        assert_eq!(
+            &letter.payload, payload_bytes,
+            "original bytes kept for {key}"
+        );
     }
-    assert_eq!(tokens.len() + dead.len(), produced, "tokenized + dead-lettered = produced");
+    assert_eq!(
+        tokens.len() + dead.len(),
+        produced,
+        "tokenized + dead-lettered = produced"
+    );
 
     // The loop turns: a model snapshot, scored documents, then human labels over HTTP.
     let storage = pipeline.ctx.storage.clone();
     let model = eventually(Duration::from_secs(90), || {
         let storage = storage.clone();
-        async move { storage.latest_version("models/default").await.ok().flatten() }
+        async move {
+            storage
+                .latest_version("models/default")
+                .await
+                .ok()
+                .flatten()
+        }
     })
     .await;
     assert!(model.is_some(), "the trainer published a model snapshot");
     let scored_observer = observer(&bootstrap, &topics.scored);
     let scored = collect(&scored_observer, corpus.len(), Duration::from_secs(90)).await;
-    assert_eq!(scored.len(), corpus.len(), "every tokenized document was scored");
+    assert_eq!(
+        scored.len(),
+        corpus.len(),
+        "every tokenized document was scored"
+    );
 
     let http = reqwest::Client::new();
     let mut labeled = 0;
     for _ in 0..400 {
-        let lease = http.post(format!("{}/v1/tasks/lease", pipeline.http)).bearer_auth(TOKEN).send().await.expect("lease");
+        let lease = http
+            .post(format!("{}/v1/tasks/lease", pipeline.http))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .expect("lease");
         if lease.status().as_u16() == 204 {
             tokio::time::sleep(Duration::from_millis(200)).await;
             continue;
         }
         assert_eq!(lease.status().as_u16(), 200, "{:?}", lease.text().await);
         let task: serde_json::Value = lease.json().await.expect("task json");
-        let label = task["doc_id"].as_str().and_then(|d| truth.get(d)).cloned().unwrap_or_else(|| "sports".into());
-        let url = format!("{}/v1/tasks/{}/submit", pipeline.http, task["task_id"].as_str().expect("task id"));
-        let r = http.post(&url).bearer_auth(TOKEN).json(&serde_json::json!({"label": label})).send().await.expect("submit");
+        let label = task["doc_id"]
+            .as_str()
+            .and_then(|d| truth.get(d))
+            .cloned()
+            .unwrap_or_else(|| "sports".into());
+        let url = format!(
+            "{}/v1/tasks/{}/submit",
+            pipeline.http,
+            task["task_id"].as_str().expect("task id")
+        );
+        let r = http
+            .post(&url)
+            .bearer_auth(TOKEN)
+            .json(&serde_json::json!({"label": label}))
+            .send()
+            .await
+            .expect("submit");
         assert_eq!(r.status().as_u16(), 200, "{:?}", r.text().await);
         // A retry of the same submission is safe.
-        let again = http.post(&url).bearer_auth(TOKEN).json(&serde_json::json!({"label": label})).send().await.expect("submit");
+        let again = http
+            .post(&url)
+            .bearer_auth(TOKEN)
+            .json(&serde_json::json!({"label": label}))
+            .send()
+            .await
+            .expect("submit");
         assert_eq!(again.status().as_u16(), 200);
         labeled += 1;
         if labeled >= 40 {
@@ -145,23 +243,52 @@ async fn every_document_is_accounted_for_and_the_loop_turns() {
     assert!(labeled >= 40, "labeled {labeled} tasks");
 
     // Errors are JSON with a message.
-    let unauthorized = http.post(format!("{}/v1/tasks/lease", pipeline.http)).send().await.expect("request");
+    let unauthorized = http
+        .post(format!("{}/v1/tasks/lease", pipeline.http))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(unauthorized.status().as_u16(), 401);
     let body: serde_json::Value = unauthorized.json().await.expect("json error body");
-    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(body["error"]["message"]
+        .as_str()
+        .is_some_and(|m| !m.is_empty()));
 
     // On-demand dataset commit; the version exists once its manifest does.
-    let commit = http.post(format!("{}/v1/admin/datasets/commit", pipeline.http)).bearer_auth(ADMIN).send().await.expect("commit");
+    let commit = http
+        .post(format!("{}/v1/admin/datasets/commit", pipeline.http))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .expect("commit");
     assert_eq!(commit.status().as_u16(), 200, "{:?}", commit.text().await);
     let manifest: serde_json::Value = commit.json().await.expect("manifest");
     assert!(manifest["rows"].as_u64().unwrap_or(0) >= 40, "{manifest}");
     let versions = storage.versions("datasets/labels").await.expect("list");
     assert_eq!(versions.len(), 1);
 
-    let metrics = http.get(format!("{}/metrics", pipeline.http)).send().await.expect("metrics").text().await.expect("text");
-    for name in ["latentlabel_cost_per_label_usd{source=\"human\"}", "latentlabel_topic_coherence{measure=\"npmi\"}", "latentlabel_heldout_perplexity "] {
-        let line = metrics.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{name} missing from /metrics"));
-        let value: f64 = line.rsplit(' ').next().and_then(|v| v.parse().ok()).expect("numeric value");
+    let metrics = http
+        .get(format!("{}/metrics", pipeline.http))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for name in [
+        "latentlabel_cost_per_label_usd{source=\"human\"}",
+        "latentlabel_topic_coherence{measure=\"npmi\"}",
+        "latentlabel_heldout_perplexity ",
+    ] {
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} missing from /metrics"));
+        let value: f64 = line
+            .rsplit(' ')
+            .next()
+            .and_then(|v| v.parse().ok())
+            .expect("numeric value");
         assert!(value.is_finite(), "{line}");
     }
     pipeline.stop().await.expect("clean shutdown");

@@ -28,8 +28,16 @@ pub fn have_tool(tool: &str) -> bool {
 
 /// True if the Python modules import. Same skip/require rule as [`have_tool`].
 pub fn have_python_modules(modules: &[&str]) -> bool {
-    let code = modules.iter().map(|m| format!("import {m}")).collect::<Vec<_>>().join("; ");
-    let ok = std::process::Command::new("python3").args(["-c", &code]).output().map(|o| o.status.success()).unwrap_or(false);
+    let code = modules
+        .iter()
+        .map(|m| format!("import {m}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let ok = std::process::Command::new("python3")
+        .args(["-c", &code])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
     if !ok {
         if std::env::var_os("LATENTLABEL_REQUIRE_TOOLS").is_some() {
             panic!("python modules {modules:?} are required (LATENTLABEL_REQUIRE_TOOLS is set)");
@@ -40,7 +48,10 @@ pub fn have_python_modules(modules: &[&str]) -> bool {
 }
 
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().map(PathBuf::from).unwrap_or_default()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default()
 }
 
 /// `../shared/data` next to the repository, when present. Prints the skip reason when not.
@@ -84,10 +95,20 @@ impl Pipeline {
 }
 
 /// Starts the four services against `bootstrap` with `config`, storing into `data_dir`.
-pub async fn start_pipeline(bootstrap: &str, prefix: &str, data_dir: &std::path::Path, config: PipelineConfig) -> anyhow::Result<Pipeline> {
+pub async fn start_pipeline(
+    bootstrap: &str,
+    prefix: &str,
+    data_dir: &std::path::Path,
+    config: PipelineConfig,
+) -> anyhow::Result<Pipeline> {
     let shutdown = CancellationToken::new();
     let storage = Storage::from_url(data_dir.to_str().unwrap_or("."))?;
-    let ctx = ServiceContext::new(kafka_settings(bootstrap, prefix), storage, Codec::single_object(), shutdown.clone())?;
+    let ctx = ServiceContext::new(
+        kafka_settings(bootstrap, prefix),
+        storage,
+        Codec::single_object(),
+        shutdown.clone(),
+    )?;
     let listener = latentlabel_common::http::bind("127.0.0.1:0").await?;
     let http = format!("http://{}", listener.local_addr()?);
     let services = vec![
@@ -97,15 +118,25 @@ pub async fn start_pipeline(bootstrap: &str, prefix: &str, data_dir: &std::path:
         latentlabel_labeling_queue::start(&ctx, config.labeling_queue).await?,
     ];
     let run_ctx = ctx.clone();
-    let handle = tokio::spawn(async move { latentlabel_common::service::run_services(&run_ctx, services, listener).await });
-    Ok(Pipeline { ctx, http, shutdown, handle })
+    let handle = tokio::spawn(async move {
+        latentlabel_common::service::run_services(&run_ctx, services, listener).await
+    });
+    Ok(Pipeline {
+        ctx,
+        http,
+        shutdown,
+        handle,
+    })
 }
 
 /// A consumer that reads `topic` from the beginning, outside any service's group.
 pub fn observer(bootstrap: &str, topic: &str) -> StreamConsumer {
     let consumer: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
-        .set("group.id", format!("observer-{}-{}", topic, std::process::id()))
+        .set(
+            "group.id",
+            format!("observer-{}-{}", topic, std::process::id()),
+        )
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false")
         .set("session.timeout.ms", "6000")
@@ -117,7 +148,11 @@ pub fn observer(bootstrap: &str, topic: &str) -> StreamConsumer {
 }
 
 /// Reads until `want` records arrived or `timeout` passed; returns what arrived.
-pub async fn collect(consumer: &StreamConsumer, want: usize, timeout: Duration) -> Vec<OwnedMessage> {
+pub async fn collect(
+    consumer: &StreamConsumer,
+    want: usize,
+    timeout: Duration,
+) -> Vec<OwnedMessage> {
     let deadline = Instant::now() + timeout;
     let mut out = Vec::new();
     while out.len() < want {

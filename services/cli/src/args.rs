@@ -13,13 +13,22 @@ use tokio_util::sync::CancellationToken;
 #[derive(Args, Debug, Clone)]
 pub struct ConnectionArgs {
     /// Kafka bootstrap servers, host:port[,host:port].
-    #[arg(long, env = "LATENTLABEL_KAFKA_BOOTSTRAP", default_value = "localhost:9092")]
+    #[arg(
+        long,
+        env = "LATENTLABEL_KAFKA_BOOTSTRAP",
+        default_value = "localhost:9092"
+    )]
     pub kafka_bootstrap: String,
     /// Prefix of every topic name.
     #[arg(long, env = "LATENTLABEL_TOPIC_PREFIX", default_value = "latentlabel.")]
     pub topic_prefix: String,
     /// Extra librdkafka property, key=value (repeatable), e.g. security.protocol=SSL.
-    #[arg(long = "kafka-option", value_name = "KEY=VALUE", env = "LATENTLABEL_KAFKA_OPTIONS", value_delimiter = ',')]
+    #[arg(
+        long = "kafka-option",
+        value_name = "KEY=VALUE",
+        env = "LATENTLABEL_KAFKA_OPTIONS",
+        value_delimiter = ','
+    )]
     pub kafka_options: Vec<String>,
     /// Partitions of the topics this process creates.
     #[arg(long, env = "LATENTLABEL_PARTITIONS", default_value_t = 3)]
@@ -34,7 +43,10 @@ pub struct ConnectionArgs {
 }
 
 impl ConnectionArgs {
-    pub fn kafka_settings(&self, bootstrap_override: Option<String>) -> anyhow::Result<KafkaSettings> {
+    pub fn kafka_settings(
+        &self,
+        bootstrap_override: Option<String>,
+    ) -> anyhow::Result<KafkaSettings> {
         let client_options = self
             .kafka_options
             .iter()
@@ -55,7 +67,9 @@ impl ConnectionArgs {
     }
 
     pub async fn codec(&self) -> anyhow::Result<Codec> {
-        let Some(url) = &self.schema_registry_url else { return Ok(Codec::single_object()) };
+        let Some(url) = &self.schema_registry_url else {
+            return Ok(Codec::single_object());
+        };
         let codec = Codec::with_registry(SchemaRegistry::new(url)?);
         use latentlabel_common::records::*;
         codec.register::<RawDocument>().await?;
@@ -74,7 +88,11 @@ pub struct ServiceArgs {
     #[command(flatten)]
     pub connection: ConnectionArgs,
     /// Object store: file:///dir, a plain directory, or s3://bucket/prefix.
-    #[arg(long, env = "LATENTLABEL_OBJECT_STORE_URL", default_value = "./latentlabel-data")]
+    #[arg(
+        long,
+        env = "LATENTLABEL_OBJECT_STORE_URL",
+        default_value = "./latentlabel-data"
+    )]
     pub object_store_url: String,
     /// HTTP address for /metrics, /healthz, /readyz and the service's API.
     #[arg(long, env = "LATENTLABEL_HTTP_ADDR", default_value = "0.0.0.0:8080")]
@@ -100,9 +118,13 @@ pub struct PipelineConfig {
 
 impl PipelineConfig {
     pub fn load(path: Option<&PathBuf>) -> anyhow::Result<Self> {
-        let Some(path) = path else { return Ok(Self::default()) };
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))
+        let Some(path) = path else {
+            return Ok(Self::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config file {}", path.display()))?;
+        serde_json::from_str(&text)
+            .with_context(|| format!("parsing config file {}", path.display()))
     }
 }
 
@@ -114,7 +136,11 @@ pub enum Which {
     LabelingQueue,
 }
 
-pub async fn context(args: &ServiceArgs, bootstrap: Option<String>, shutdown: CancellationToken) -> anyhow::Result<ServiceContext> {
+pub async fn context(
+    args: &ServiceArgs,
+    bootstrap: Option<String>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<ServiceContext> {
     let kafka = args.connection.kafka_settings(bootstrap)?;
     let storage = Storage::from_url(&args.object_store_url)?;
     let codec = args.connection.codec().await?;
@@ -137,7 +163,9 @@ pub async fn run_single(args: ServiceArgs, which: Which) -> anyhow::Result<()> {
         Which::Ingest => latentlabel_ingest::start(&ctx, config.ingest).await?,
         Which::LdaTrainer => latentlabel_lda_trainer::start(&ctx, config.lda_trainer).await?,
         Which::Scoring => latentlabel_scoring::start(&ctx, config.scoring).await?,
-        Which::LabelingQueue => latentlabel_labeling_queue::start(&ctx, config.labeling_queue).await?,
+        Which::LabelingQueue => {
+            latentlabel_labeling_queue::start(&ctx, config.labeling_queue).await?
+        }
     };
     latentlabel_common::service::run_services(&ctx, vec![service], listener).await
 }

@@ -30,7 +30,12 @@ pub enum BenchCommand {
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.command {
-        BenchCommand::Tokenize { input, repeat, no_stem, no_strip } => {
+        BenchCommand::Tokenize {
+            input,
+            repeat,
+            no_stem,
+            no_strip,
+        } => {
             let mut config = TokenizerConfig::default();
             if no_stem {
                 config.stemmer = None;
@@ -40,7 +45,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 config.strip_quotes = false;
                 config.strip_signatures = false;
             }
-            let report = tokio::task::spawn_blocking(move || latentlabel_text::bench::tokenize_jsonl(&input, &config, repeat)).await??;
+            let report = tokio::task::spawn_blocking(move || {
+                latentlabel_text::bench::tokenize_jsonl(&input, &config, repeat)
+            })
+            .await??;
             println!("{}", serde_json::to_string(&report)?);
         }
     }

@@ -11,7 +11,11 @@ use latentlabel_labeling_queue::dataset;
 #[derive(Args, Debug)]
 pub struct DatasetArgs {
     /// Object store: file:///dir, a plain directory, or s3://bucket/prefix.
-    #[arg(long, env = "LATENTLABEL_OBJECT_STORE_URL", default_value = "./latentlabel-data")]
+    #[arg(
+        long,
+        env = "LATENTLABEL_OBJECT_STORE_URL",
+        default_value = "./latentlabel-data"
+    )]
     pub object_store_url: String,
     #[command(subcommand)]
     pub command: DatasetCommand,
@@ -72,7 +76,10 @@ pub async fn run(args: DatasetArgs) -> anyhow::Result<()> {
             let mut sink: Box<dyn Write> = if out.as_os_str() == "-" {
                 Box::new(std::io::stdout().lock())
             } else {
-                Box::new(std::io::BufWriter::new(std::fs::File::create(&out).with_context(|| format!("creating {}", out.display()))?))
+                Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(&out)
+                        .with_context(|| format!("creating {}", out.display()))?,
+                ))
             };
             for r in &rows {
                 serde_json::to_writer(&mut sink, r)?;
@@ -88,6 +95,9 @@ pub async fn run(args: DatasetArgs) -> anyhow::Result<()> {
 async fn resolve(storage: &Storage, name: &str, version: Option<u64>) -> anyhow::Result<u64> {
     match version {
         Some(v) => Ok(v),
-        None => storage.latest_version(&dataset::prefix(name)).await?.with_context(|| format!("dataset {name} has no committed version")),
+        None => storage
+            .latest_version(&dataset::prefix(name))
+            .await?
+            .with_context(|| format!("dataset {name} has no committed version")),
     }
 }

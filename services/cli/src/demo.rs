@@ -12,17 +12,144 @@ use rand_chacha::ChaCha8Rng;
 use tokio_util::sync::CancellationToken;
 
 pub const THEMES: &[(&str, &[&str])] = &[
-    ("sports", &["game", "team", "season", "coach", "player", "score", "league", "goal", "match", "win", "playoff", "stadium", "fans", "hockey", "baseball", "pitcher", "referee", "tournament", "championship", "defense"]),
-    ("space", &["orbit", "nasa", "launch", "rocket", "satellite", "moon", "mars", "shuttle", "planet", "telescope", "astronaut", "mission", "solar", "spacecraft", "galaxy", "comet", "payload", "probe", "lunar", "gravity"]),
-    ("cooking", &["recipe", "oven", "flour", "butter", "garlic", "sauce", "bake", "chicken", "onion", "pepper", "simmer", "dough", "spice", "kitchen", "roast", "salad", "cheese", "tomato", "dessert", "grill"]),
-    ("finance", &["market", "stock", "bank", "interest", "investor", "bond", "price", "inflation", "dividend", "loan", "credit", "portfolio", "equity", "trading", "revenue", "profit", "currency", "fund", "earnings", "mortgage"]),
-    ("medicine", &["patient", "doctor", "disease", "treatment", "clinical", "drug", "symptom", "hospital", "diagnosis", "therapy", "vaccine", "infection", "surgery", "dose", "chronic", "nurse", "cancer", "blood", "trial", "medical"]),
-    ("computing", &["software", "compiler", "memory", "kernel", "server", "database", "network", "program", "linux", "processor", "cache", "thread", "graphics", "driver", "keyboard", "disk", "windows", "code", "binary", "algorithm"]),
+    (
+        "sports",
+        &[
+            "game",
+            "team",
+            "season",
+            "coach",
+            "player",
+            "score",
+            "league",
+            "goal",
+            "match",
+            "win",
+            "playoff",
+            "stadium",
+            "fans",
+            "hockey",
+            "baseball",
+            "pitcher",
+            "referee",
+            "tournament",
+            "championship",
+            "defense",
+        ],
+    ),
+    (
+        "space",
+        &[
+            "orbit",
+            "nasa",
+            "launch",
+            "rocket",
+            "satellite",
+            "moon",
+            "mars",
+            "shuttle",
+            "planet",
+            "telescope",
+            "astronaut",
+            "mission",
+            "solar",
+            "spacecraft",
+            "galaxy",
+            "comet",
+            "payload",
+            "probe",
+            "lunar",
+            "gravity",
+        ],
+    ),
+    (
+        "cooking",
+        &[
+            "recipe", "oven", "flour", "butter", "garlic", "sauce", "bake", "chicken", "onion",
+            "pepper", "simmer", "dough", "spice", "kitchen", "roast", "salad", "cheese", "tomato",
+            "dessert", "grill",
+        ],
+    ),
+    (
+        "finance",
+        &[
+            "market",
+            "stock",
+            "bank",
+            "interest",
+            "investor",
+            "bond",
+            "price",
+            "inflation",
+            "dividend",
+            "loan",
+            "credit",
+            "portfolio",
+            "equity",
+            "trading",
+            "revenue",
+            "profit",
+            "currency",
+            "fund",
+            "earnings",
+            "mortgage",
+        ],
+    ),
+    (
+        "medicine",
+        &[
+            "patient",
+            "doctor",
+            "disease",
+            "treatment",
+            "clinical",
+            "drug",
+            "symptom",
+            "hospital",
+            "diagnosis",
+            "therapy",
+            "vaccine",
+            "infection",
+            "surgery",
+            "dose",
+            "chronic",
+            "nurse",
+            "cancer",
+            "blood",
+            "trial",
+            "medical",
+        ],
+    ),
+    (
+        "computing",
+        &[
+            "software",
+            "compiler",
+            "memory",
+            "kernel",
+            "server",
+            "database",
+            "network",
+            "program",
+            "linux",
+            "processor",
+            "cache",
+            "thread",
+            "graphics",
+            "driver",
+            "keyboard",
+            "disk",
+            "windows",
+            "code",
+            "binary",
+            "algorithm",
+        ],
+    ),
 ];
 
 const FILLER: &[&str] = &[
-    "people", "think", "really", "time", "year", "good", "work", "question", "know", "point", "world", "problem", "number",
-    "thing", "way", "make", "today", "example", "place", "part",
+    "people", "think", "really", "time", "year", "good", "work", "question", "know", "point",
+    "world", "problem", "number", "thing", "way", "make", "today", "example", "place", "part",
 ];
 
 /// A generated document and its true label (known to the simulated annotators only).
@@ -95,7 +222,11 @@ pub async fn annotate(
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let all_labels = labels();
     while !shutdown.is_cancelled() {
-        let lease = http.post(format!("{base_url}/v1/tasks/lease")).bearer_auth(&token).send().await;
+        let lease = http
+            .post(format!("{base_url}/v1/tasks/lease"))
+            .bearer_auth(&token)
+            .send()
+            .await;
         let task: serde_json::Value = match lease {
             Ok(r) if r.status().as_u16() == 200 => match r.json().await {
                 Ok(v) => v,
@@ -106,7 +237,10 @@ pub async fn annotate(
                 continue;
             }
         };
-        let (Some(task_id), Some(doc_id)) = (task["task_id"].as_str(), task["doc_id"].as_str()) else { continue };
+        let (Some(task_id), Some(doc_id)) = (task["task_id"].as_str(), task["doc_id"].as_str())
+        else {
+            continue;
+        };
         let correct = truth.get(doc_id).cloned();
         let label = match correct {
             Some(l) if rng.random::<f64>() < accuracy => l,
@@ -129,7 +263,10 @@ mod tests {
         let a = super::generate(50, 1);
         let b = super::generate(50, 1);
         assert_eq!(a.len(), 50);
-        assert!(a.iter().zip(&b).all(|(x, y)| x.raw.text == y.raw.text && x.label == y.label));
+        assert!(a
+            .iter()
+            .zip(&b)
+            .all(|(x, y)| x.raw.text == y.raw.text && x.label == y.label));
         assert!(a.iter().all(|d| super::labels().contains(&d.label)));
     }
 }

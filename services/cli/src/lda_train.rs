@@ -68,7 +68,13 @@ pub async fn run(args: LdaTrainArgs) -> anyhow::Result<()> {
         (None, _, Some(j)) => read_jsonl(j)?,
         _ => anyhow::bail!("give --docword and --vocab, or --jsonl"),
     };
-    let mut config = LdaConfig { num_topics: args.k, batch_size: args.batch, threads: args.threads, seed: args.seed, ..LdaConfig::default() };
+    let mut config = LdaConfig {
+        num_topics: args.k,
+        batch_size: args.batch,
+        threads: args.threads,
+        seed: args.seed,
+        ..LdaConfig::default()
+    };
     config.alpha = args.alpha.or(config.alpha);
     config.eta = args.eta.or(config.eta);
     if let Some(t) = args.tau0 {
@@ -80,16 +86,25 @@ pub async fn run(args: LdaTrainArgs) -> anyhow::Result<()> {
     if let Some(i) = args.iterations {
         config.max_iterations = i;
     }
-    let (train_docs, heldout) = if args.heldout_every > 0 { split_heldout(corpus, args.heldout_every) } else { (corpus, Vec::new()) };
+    let (train_docs, heldout) = if args.heldout_every > 0 {
+        split_heldout(corpus, args.heldout_every)
+    } else {
+        (corpus, Vec::new())
+    };
     config.total_docs = Some(train_docs.len() as u64);
     let num_words = words.len();
-    let (model, report) = tokio::task::spawn_blocking(move || train(&train_docs, num_words, &config, args.passes, &heldout))
-        .await?
-        .map_err(|e| anyhow::anyhow!("training: {e}"))?;
+    let (model, report) = tokio::task::spawn_blocking(move || {
+        train(&train_docs, num_words, &config, args.passes, &heldout)
+    })
+    .await?
+    .map_err(|e| anyhow::anyhow!("training: {e}"))?;
     let storage = Storage::from_url(args.out.to_str().context("--out must be valid UTF-8")?)?;
     let evaluation = Evaluation {
         heldout_docs: 0,
-        heldout_perplexity: report.heldout_perplexity.is_finite().then_some(report.heldout_perplexity),
+        heldout_perplexity: report
+            .heldout_perplexity
+            .is_finite()
+            .then_some(report.heldout_perplexity),
         npmi: report.npmi.is_finite().then_some(report.npmi),
         umass: report.umass.is_finite().then_some(report.umass),
     };

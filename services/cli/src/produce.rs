@@ -42,44 +42,76 @@ pub async fn run(args: ProduceArgs) -> anyhow::Result<()> {
     let sent = if args.demo {
         let docs = crate::demo::generate(args.docs.unwrap_or(2000), args.seed);
         let bar = progress(Some(docs.len() as u64));
-        send_documents(&producer, &codec, &topic, docs.into_iter().map(|d| d.raw), &args.format, &bar).await?
+        send_documents(
+            &producer,
+            &codec,
+            &topic,
+            docs.into_iter().map(|d| d.raw),
+            &args.format,
+            &bar,
+        )
+        .await?
     } else {
-        let path = args.input.as_ref().context("--input is required without --demo")?;
+        let path = args
+            .input
+            .as_ref()
+            .context("--input is required without --demo")?;
         let lines = read_lines(path)?;
         let bar = progress(None);
-        let docs = lines.take(args.docs.unwrap_or(usize::MAX)).filter_map(|line| match line {
-            Ok(l) if l.trim().is_empty() => None,
-            Ok(l) => Some(parse_line(&l)),
-            Err(e) => Some(Err(e)),
-        });
+        let docs = lines
+            .take(args.docs.unwrap_or(usize::MAX))
+            .filter_map(|line| match line {
+                Ok(l) if l.trim().is_empty() => None,
+                Ok(l) => Some(parse_line(&l)),
+                Err(e) => Some(Err(e)),
+            });
         let docs: Vec<RawDocument> = docs.collect::<anyhow::Result<_>>()?;
         bar.set_length(docs.len() as u64);
-        send_documents(&producer, &codec, &topic, docs.into_iter(), &args.format, &bar).await?
+        send_documents(
+            &producer,
+            &codec,
+            &topic,
+            docs.into_iter(),
+            &args.format,
+            &bar,
+        )
+        .await?
     };
     producer.flush(std::time::Duration::from_secs(30))?;
-    eprintln!("sent {sent} documents to {topic} at {}", kafka.bootstrap_servers);
+    eprintln!(
+        "sent {sent} documents to {topic} at {}",
+        kafka.bootstrap_servers
+    );
     Ok(())
 }
 
 fn progress(len: Option<u64>) -> ProgressBar {
     let bar = ProgressBar::new(len.unwrap_or(0));
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} docs ({per_sec})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} docs ({per_sec})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar
 }
 
 /// Lines of a plain or gzipped file.
-pub fn read_lines(path: &PathBuf) -> anyhow::Result<Box<dyn Iterator<Item = anyhow::Result<String>>>> {
+pub fn read_lines(
+    path: &PathBuf,
+) -> anyhow::Result<Box<dyn Iterator<Item = anyhow::Result<String>>>> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let reader: Box<dyn BufRead> = if path.extension().is_some_and(|e| e == "gz") {
-        Box::new(std::io::BufReader::new(flate2::read::MultiGzDecoder::new(file)))
+        Box::new(std::io::BufReader::new(flate2::read::MultiGzDecoder::new(
+            file,
+        )))
     } else {
         Box::new(std::io::BufReader::new(file))
     };
     let shown = path.display().to_string();
-    Ok(Box::new(reader.lines().enumerate().map(move |(i, l)| l.with_context(|| format!("reading {shown} line {}", i + 1)))))
+    Ok(Box::new(reader.lines().enumerate().map(move |(i, l)| {
+        l.with_context(|| format!("reading {shown} line {}", i + 1))
+    })))
 }
 
 /// A JSONL line as a RawDocument: `id` and `text` as named, everything else into metadata.
@@ -97,9 +129,24 @@ pub fn parse_line(line: &str) -> anyhow::Result<RawDocument> {
     };
     let metadata = value
         .into_iter()
-        .map(|(k, v)| (k, if let serde_json::Value::String(s) = v { s } else { v.to_string() }))
+        .map(|(k, v)| {
+            (
+                k,
+                if let serde_json::Value::String(s) = v {
+                    s
+                } else {
+                    v.to_string()
+                },
+            )
+        })
         .collect();
-    Ok(RawDocument { id, text, source: None, metadata, created_at_ms: Some(latentlabel_common::records::now_ms()) })
+    Ok(RawDocument {
+        id,
+        text,
+        source: None,
+        metadata,
+        created_at_ms: Some(latentlabel_common::records::now_ms()),
+    })
 }
 
 /// Sends with up to 1,000 records in flight and waits for every acknowledgement.
@@ -116,7 +163,9 @@ pub async fn send_documents(
     for doc in docs {
         let key = doc.id.clone().unwrap_or_default();
         let payload = if format == "json" {
-            serde_json::to_vec(&serde_json::json!({"id": doc.id, "text": doc.text, "metadata": doc.metadata}))?
+            serde_json::to_vec(
+                &serde_json::json!({"id": doc.id, "text": doc.text, "metadata": doc.metadata}),
+            )?
         } else {
             codec.encode(&doc)?
         };

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use clap::Args;
 use latentlabel_common::embedded::EmbeddedKafka;
-use latentlabel_common::{Topics, ServiceContext};
+use latentlabel_common::{ServiceContext, Topics};
 use tokio_util::sync::CancellationToken;
 
 use crate::args::{ConnectionArgs, PipelineConfig, ServiceArgs};
@@ -19,7 +19,11 @@ use crate::args::{ConnectionArgs, PipelineConfig, ServiceArgs};
 #[derive(Args, Debug)]
 pub struct UpArgs {
     /// Directory for models, checkpoints and datasets (the local object store).
-    #[arg(long, env = "LATENTLABEL_DATA_DIR", default_value = "./latentlabel-data")]
+    #[arg(
+        long,
+        env = "LATENTLABEL_DATA_DIR",
+        default_value = "./latentlabel-data"
+    )]
     pub data_dir: PathBuf,
     /// HTTP address for the API, the annotator page and /metrics.
     #[arg(long, env = "LATENTLABEL_HTTP_ADDR", default_value = "127.0.0.1:8080")]
@@ -53,13 +57,20 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         tune_for_demo(&mut config);
     }
     let demo_tokens = ensure_annotators(&mut config, args.demo);
+    // Check every service's settings before starting any, so a bad file fails fast and cleanly.
+    config.labeling_queue = config.labeling_queue.clone().resolve().map_err(|e| {
+        e.context("configure labeling_queue.curation.labels in --config (or run with --demo)")
+    })?;
 
     let service_args = ServiceArgs {
         connection: ConnectionArgs {
             kafka_bootstrap: bootstrap.clone(),
             topic_prefix: args.topic_prefix.clone(),
             // One member per group here, but fast session timeouts keep restarts snappy.
-            kafka_options: vec!["session.timeout.ms=6000".into(), "heartbeat.interval.ms=1000".into()],
+            kafka_options: vec![
+                "session.timeout.ms=6000".into(),
+                "heartbeat.interval.ms=1000".into(),
+            ],
             partitions: args.partitions,
             replication: 1,
             schema_registry_url: None,
@@ -69,7 +80,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         config: None,
         no_create_topics: true,
     };
-    let ctx = crate::args::context(&service_args, Some(bootstrap.clone()), shutdown.clone()).await?;
+    let ctx =
+        crate::args::context(&service_args, Some(bootstrap.clone()), shutdown.clone()).await?;
     let listener = latentlabel_common::http::bind(&args.http_addr).await?;
     let addr = listener.local_addr()?;
     let base = format!("http://{addr}");
@@ -102,6 +114,9 @@ fn tune_for_demo(config: &mut PipelineConfig) {
     config.scoring.refit_every_labels = 15;
     config.labeling_queue.commit_every_labels = 100;
     config.labeling_queue.commit_every_secs = 20;
+    config.labeling_queue.curation.labels = crate::demo::labels();
+    // Little validation data exists early in a demo; let the auto-label threshold move sooner.
+    config.labeling_queue.curation.routing.min_support = 30;
 }
 
 /// Makes sure someone can label: generated tokens for the demo annotators and the admin.
@@ -111,54 +126,113 @@ fn ensure_annotators(config: &mut PipelineConfig, demo: bool) -> Vec<(String, St
         q.admin_token = Some(random_token());
     }
     if q.annotators.is_empty() {
-        let names: &[&str] = if demo { &["you", "alice", "bob", "carol"] } else { &["you"] };
+        let names: &[&str] = if demo {
+            &["you", "alice", "bob", "carol"]
+        } else {
+            &["you"]
+        };
         for n in names {
-            q.annotators.push(latentlabel_labeling_queue::AnnotatorConfig { name: n.to_string(), token: random_token() });
+            q.annotators
+                .push(latentlabel_labeling_queue::AnnotatorConfig {
+                    name: n.to_string(),
+                    token: random_token(),
+                });
         }
     }
-    q.annotators.iter().map(|a| (a.name.clone(), a.token.clone())).collect()
+    q.annotators
+        .iter()
+        .map(|a| (a.name.clone(), a.token.clone()))
+        .collect()
 }
 
 fn random_token() -> String {
     use rand::Rng;
     let mut rng = rand::rng();
-    (0..24).map(|_| char::from(b"abcdefghijkmnopqrstuvwxyz23456789"[rng.random_range(0..33)])).collect()
+    (0..24)
+        .map(|_| char::from(b"abcdefghijkmnopqrstuvwxyz23456789"[rng.random_range(0..33)]))
+        .collect()
 }
 
-fn print_banner(bootstrap: &str, base: &str, ctx: &ServiceContext, config: &PipelineConfig, tokens: &[(String, String)]) {
-    let you = tokens.iter().find(|(n, _)| n == "you").map(|(_, t)| t.as_str()).unwrap_or("");
+fn print_banner(
+    bootstrap: &str,
+    base: &str,
+    ctx: &ServiceContext,
+    config: &PipelineConfig,
+    tokens: &[(String, String)],
+) {
+    let you = tokens
+        .iter()
+        .find(|(n, _)| n == "you")
+        .map(|(_, t)| t.as_str())
+        .unwrap_or("");
     println!("latentlabel is up");
-    println!("  Kafka (embedded broker) bootstrap: {bootstrap}   raw topic: {}", ctx.topics.raw);
+    println!(
+        "  Kafka (embedded broker) bootstrap: {bootstrap}   raw topic: {}",
+        ctx.topics.raw
+    );
     println!("  annotator page:   {base}/?token={you}");
     println!("  scoring API:      POST {base}/v1/score");
     println!("  labeling API:     {base}/v1/tasks/lease  (OpenAPI: {base}/v1/openapi.json)");
     println!("  metrics:          {base}/metrics   health: {base}/healthz  {base}/readyz");
-    println!("  data directory:   {}   (models/, checkpoints/, datasets/)", ctx.storage.url());
+    println!(
+        "  data directory:   {}   (models/, checkpoints/, datasets/)",
+        ctx.storage.url()
+    );
     if let Some(admin) = &config.labeling_queue.admin_token {
         println!("  admin token:      {admin}");
     }
-    println!("  feed it:          latentlabel produce --kafka-bootstrap {bootstrap} --input docs.jsonl");
+    println!(
+        "  feed it:          latentlabel produce --kafka-bootstrap {bootstrap} --input docs.jsonl"
+    );
     println!("Ctrl-C stops it cleanly.");
 }
 
+const DEMO_DOCS_PER_SECOND: usize = 40;
+
 /// Feeds the demo corpus and lets simulated annotators label through the real HTTP API.
-fn start_demo(ctx: &ServiceContext, base: &str, docs: usize, tokens: Vec<(String, String)>, shutdown: CancellationToken) {
+fn start_demo(
+    ctx: &ServiceContext,
+    base: &str,
+    docs: usize,
+    tokens: Vec<(String, String)>,
+    shutdown: CancellationToken,
+) {
     let corpus = crate::demo::generate(docs, 7);
-    let truth: Arc<HashMap<String, String>> =
-        Arc::new(corpus.iter().filter_map(|d| d.raw.id.clone().map(|id| (id, d.label.clone()))).collect());
+    let truth: Arc<HashMap<String, String>> = Arc::new(
+        corpus
+            .iter()
+            .filter_map(|d| d.raw.id.clone().map(|id| (id, d.label.clone())))
+            .collect(),
+    );
     let producer = ctx.producer.clone();
     let codec = ctx.codec.clone();
     let topic = ctx.topics.raw.clone();
+    let feeder_shutdown = shutdown.clone();
     tokio::spawn(async move {
+        // A trickle, not a flood: documents scored after the classifier has learned get
+        // auto-labeled, so the demo shows both paths.
         let bar = indicatif::ProgressBar::hidden();
-        match crate::produce::send_documents(&producer, &codec, &topic, corpus.into_iter().map(|d| d.raw), "avro", &bar).await {
-            Ok(n) => tracing::info!(documents = n, "demo corpus sent"),
-            Err(e) => tracing::error!(error = format!("{e:#}"), "sending demo corpus"),
+        let mut sent = 0;
+        for chunk in corpus.chunks(DEMO_DOCS_PER_SECOND) {
+            let docs = chunk.iter().map(|d| d.raw.clone());
+            match crate::produce::send_documents(&producer, &codec, &topic, docs, "avro", &bar)
+                .await
+            {
+                Ok(n) => sent += n,
+                Err(e) => {
+                    tracing::error!(error = format!("{e:#}"), "sending demo corpus");
+                    return;
+                }
+            }
+            tokio::select! { _ = feeder_shutdown.cancelled() => return, _ = tokio::time::sleep(Duration::from_secs(1)) => {} }
         }
+        tracing::info!(documents = sent, "demo corpus sent");
     });
     let skills = [("alice", 0.95), ("bob", 0.9), ("carol", 0.8)];
     for (i, (name, accuracy)) in skills.into_iter().enumerate() {
-        let Some((_, token)) = tokens.iter().find(|(n, _)| n == name) else { continue };
+        let Some((_, token)) = tokens.iter().find(|(n, _)| n == name) else {
+            continue;
+        };
         tokio::spawn(crate::demo::annotate(
             base.to_string(),
             token.clone(),

@@ -78,7 +78,11 @@ fn schema_entry<T: AvroRecord>() -> Arc<SchemaEntry> {
         let _ = apache_avro::util::max_allocation_bytes(MAX_AVRO_ALLOCATION);
         RwLock::new(HashMap::new())
     });
-    if let Some(entry) = cache.read().ok().and_then(|c| c.get(T::SUBJECT_NAME).cloned()) {
+    if let Some(entry) = cache
+        .read()
+        .ok()
+        .and_then(|c| c.get(T::SUBJECT_NAME).cloned())
+    {
         return entry;
     }
     // The schemas are compiled into the binary from schemas/*.avsc and covered by tests, so a parse
@@ -87,7 +91,10 @@ fn schema_entry<T: AvroRecord>() -> Arc<SchemaEntry> {
     let fp = schema.fingerprint::<Rabin>();
     let mut bytes = [0u8; 8];
     bytes.copy_from_slice(&fp.bytes[..8]);
-    let entry = Arc::new(SchemaEntry { schema, fingerprint: u64::from_le_bytes(bytes) });
+    let entry = Arc::new(SchemaEntry {
+        schema,
+        fingerprint: u64::from_le_bytes(bytes),
+    });
     if let Ok(mut c) = cache.write() {
         c.insert(T::SUBJECT_NAME, entry.clone());
     }
@@ -114,7 +121,10 @@ impl Codec {
     }
 
     pub fn with_registry(registry: SchemaRegistry) -> Self {
-        Self { registry: Some(Arc::new(registry)), registered: Default::default() }
+        Self {
+            registry: Some(Arc::new(registry)),
+            registered: Default::default(),
+        }
     }
 
     pub fn uses_registry(&self) -> bool {
@@ -123,7 +133,9 @@ impl Codec {
 
     /// Registers `T`'s schema so that [`Codec::encode`] can frame it. A no-op without a registry.
     pub async fn register<T: AvroRecord>(&self) -> Result<(), CodecError> {
-        let Some(registry) = &self.registry else { return Ok(()) };
+        let Some(registry) = &self.registry else {
+            return Ok(());
+        };
         let id = registry.register(T::SUBJECT_NAME, T::SCHEMA_JSON).await?;
         registry.remember(id, schema_entry::<T>().schema.clone());
         if let Ok(mut r) = self.registered.write() {
@@ -134,11 +146,16 @@ impl Codec {
 
     pub fn encode<T: AvroRecord>(&self, value: &T) -> Result<Vec<u8>, CodecError> {
         let entry = schema_entry::<T>();
-        let avro_value = apache_avro::to_value(value).map_err(|e| CodecError::Avro(e.to_string()))?;
+        let avro_value =
+            apache_avro::to_value(value).map_err(|e| CodecError::Avro(e.to_string()))?;
         #[allow(deprecated)] // the replacement builder API does the same; this reads shorter
         let datum = apache_avro::to_avro_datum(&entry.schema, avro_value)
             .map_err(|e| CodecError::Avro(e.to_string()))?;
-        let schema_id = self.registered.read().ok().and_then(|r| r.get(T::SUBJECT_NAME).copied());
+        let schema_id = self
+            .registered
+            .read()
+            .ok()
+            .and_then(|r| r.get(T::SUBJECT_NAME).copied());
         let mut out = Vec::with_capacity(datum.len() + 10);
         match schema_id {
             Some(id) => {
@@ -214,7 +231,10 @@ fn read_datum<T: DeserializeOwned>(
     let value = apache_avro::from_avro_datum(writer, &mut datum, reader)
         .map_err(|e| CodecError::Avro(e.to_string()))?;
     if !datum.is_empty() {
-        return Err(CodecError::Avro(format!("{} trailing bytes after the datum", datum.len())));
+        return Err(CodecError::Avro(format!(
+            "{} trailing bytes after the datum",
+            datum.len()
+        )));
     }
     apache_avro::from_value::<T>(&value).map_err(|e| CodecError::Avro(e.to_string()))
 }
@@ -225,7 +245,10 @@ mod tests {
     use crate::records::*;
 
     fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread().build().expect("runtime").block_on(f)
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(f)
     }
 
     #[test]
@@ -265,7 +288,8 @@ mod tests {
             payload: vec![0xff, 0],
             failed_at_ms: 3,
         };
-        let back: DeadLetter = block_on(codec.decode(&codec.encode(&dl).expect("encode"))).expect("decode");
+        let back: DeadLetter =
+            block_on(codec.decode(&codec.encode(&dl).expect("encode"))).expect("decode");
         assert_eq!(back, dl);
     }
 
@@ -295,7 +319,13 @@ mod tests {
     fn garbage_is_an_error_not_a_panic() {
         let codec = Codec::single_object();
         let good = codec
-            .encode(&RawDocument { id: None, text: "x".repeat(50), source: None, metadata: Default::default(), created_at_ms: None })
+            .encode(&RawDocument {
+                id: None,
+                text: "x".repeat(50),
+                source: None,
+                metadata: Default::default(),
+                created_at_ms: None,
+            })
             .expect("encode");
         // Every truncation and a sweep of single-byte corruptions.
         for n in 0..good.len() {
@@ -308,7 +338,13 @@ mod tests {
                 let _ = codec.decode_cached::<RawDocument>(&bad);
             }
         }
-        assert!(matches!(codec.decode_cached::<RawDocument>(b"{\"text\":1}"), Err(CodecError::UnknownFormat(b'{'))));
-        assert!(matches!(codec.decode_cached::<RawDocument>(&[0, 0, 0, 0, 9, 1]), Err(CodecError::UnknownSchemaId(9))));
+        assert!(matches!(
+            codec.decode_cached::<RawDocument>(b"{\"text\":1}"),
+            Err(CodecError::UnknownFormat(b'{'))
+        ));
+        assert!(matches!(
+            codec.decode_cached::<RawDocument>(&[0, 0, 0, 0, 9, 1]),
+            Err(CodecError::UnknownSchemaId(9))
+        ));
     }
 }

@@ -17,10 +17,14 @@ impl EmbeddedKafka {
         let cluster = MockCluster::new(brokers)
             .map_err(|e| anyhow::anyhow!("starting the embedded Kafka broker: {e}"))?;
         for topic in topics.all() {
-            let parts = if topic == topics.models { 1 } else { partitions };
-            cluster
-                .create_topic(&topic, parts, 1)
-                .map_err(|e| anyhow::anyhow!("creating topic {topic} on the embedded broker: {e}"))?;
+            let parts = if topic == topics.models {
+                1
+            } else {
+                partitions
+            };
+            cluster.create_topic(&topic, parts, 1).map_err(|e| {
+                anyhow::anyhow!("creating topic {topic} on the embedded broker: {e}")
+            })?;
         }
         Ok(Self { cluster })
     }

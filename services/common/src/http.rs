@@ -27,7 +27,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
@@ -39,7 +43,11 @@ impl ApiError {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
     }
     pub fn internal(err: impl std::fmt::Display) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", err.to_string())
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            err.to_string(),
+        )
     }
 }
 
@@ -53,8 +61,11 @@ impl IntoResponse for ApiError {
 /// Readiness of the components in this process; `/readyz` is 200 only when all are ready.
 #[derive(Clone, Default)]
 pub struct Health {
-    components: Arc<Mutex<Vec<(String, Arc<AtomicBool>)>>>,
+    components: Arc<Mutex<Vec<Component>>>,
 }
+
+/// A named readiness flag.
+type Component = (String, Arc<AtomicBool>);
 
 impl Health {
     /// Registers a component, not ready yet; flip the returned flag when it is.
@@ -67,22 +78,45 @@ impl Health {
     }
 
     fn report(&self) -> (bool, serde_json::Value) {
-        let c = self.components.lock().map(|c| c.clone()).unwrap_or_default();
+        let c = self
+            .components
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_default();
         let all = c.iter().all(|(_, f)| f.load(Ordering::Relaxed));
-        let map: serde_json::Map<String, serde_json::Value> =
-            c.iter().map(|(n, f)| (n.clone(), serde_json::Value::Bool(f.load(Ordering::Relaxed)))).collect();
+        let map: serde_json::Map<String, serde_json::Value> = c
+            .iter()
+            .map(|(n, f)| {
+                (
+                    n.clone(),
+                    serde_json::Value::Bool(f.load(Ordering::Relaxed)),
+                )
+            })
+            .collect();
         (all, serde_json::Value::Object(map))
     }
 }
 
 async fn readyz(State(health): State<Health>) -> Response {
     let (ready, components) = health.report();
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(serde_json::json!({ "ready": ready, "components": components }))).into_response()
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(serde_json::json!({ "ready": ready, "components": components })),
+    )
+        .into_response()
 }
 
 async fn metrics_handler() -> Response {
-    ([("content-type", "text/plain; version=0.0.4; charset=utf-8")], metrics::render()).into_response()
+    (
+        [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
+        metrics::render(),
+    )
+        .into_response()
 }
 
 async fn not_found() -> ApiError {
@@ -90,7 +124,11 @@ async fn not_found() -> ApiError {
 }
 
 async fn track(req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
     let start = Instant::now();
     let response = next.run(req).await;
     // Status classes keep the label set small.
@@ -100,15 +138,22 @@ async fn track(req: Request, next: Next) -> Response {
         400..=499 => "4xx",
         _ => "5xx",
     };
-    metrics::HTTP_DURATION.with_label_values(&[&route]).observe(start.elapsed().as_secs_f64());
-    metrics::HTTP_REQUESTS.with_label_values(&[&route, class]).inc();
+    metrics::HTTP_DURATION
+        .with_label_values(&[&route])
+        .observe(start.elapsed().as_secs_f64());
+    metrics::HTTP_REQUESTS
+        .with_label_values(&[&route, class])
+        .inc();
     response
 }
 
 /// The shared endpoints plus the services' routes, with metrics and a JSON 404.
 pub fn app(routes: Router, health: Health) -> Router {
     let shared = Router::new()
-        .route("/healthz", get(|| async { Json(serde_json::json!({"status": "ok"})) }))
+        .route(
+            "/healthz",
+            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
+        )
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_handler))
         .with_state(health);
@@ -121,10 +166,16 @@ pub fn app(routes: Router, health: Health) -> Router {
 /// Binds `addr` and serves until `shutdown`. Returns the bound address through `bound` first, so
 /// callers (and tests using port 0) learn the real port.
 pub async fn bind(addr: &str) -> anyhow::Result<tokio::net::TcpListener> {
-    tokio::net::TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("binding HTTP address {addr}: {e}"))
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("binding HTTP address {addr}: {e}"))
 }
 
-pub async fn serve(listener: tokio::net::TcpListener, app: Router, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let addr: SocketAddr = listener.local_addr()?;
     tracing::info!(%addr, "http listening");
     axum::serve(listener, app)

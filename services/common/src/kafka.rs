@@ -51,6 +51,22 @@ impl KafkaSettings {
         }
     }
 
+    /// Overrides minus consumer-group properties, which librdkafka warns about on producers.
+    fn apply_producer_overrides(&self, config: &mut ClientConfig) {
+        const CONSUMER_ONLY: &[&str] = &[
+            "session.timeout.ms",
+            "heartbeat.interval.ms",
+            "max.poll.interval.ms",
+            "auto.offset.reset",
+            "group.instance.id",
+        ];
+        for (k, v) in &self.client_options {
+            if !CONSUMER_ONLY.contains(&k.as_str()) {
+                config.set(k, v);
+            }
+        }
+    }
+
     /// An idempotent producer. `acks=all` is implied by idempotence.
     pub fn producer(&self) -> Result<Producer, KafkaError> {
         let mut config = self.base_config();
@@ -59,8 +75,10 @@ impl KafkaSettings {
             .set("linger.ms", "5")
             .set("compression.type", "lz4")
             .set("message.timeout.ms", "120000");
-        self.apply_overrides(&mut config);
-        Ok(Producer { inner: config.create()? })
+        self.apply_producer_overrides(&mut config);
+        Ok(Producer {
+            inner: config.create()?,
+        })
     }
 
     /// A consumer in `group_id` with manual offset storage. `earliest` because a new group must
@@ -82,18 +100,23 @@ impl KafkaSettings {
     /// only log: the topics must then exist already.
     pub async fn ensure_topics(&self) -> Result<(), KafkaError> {
         let mut config = self.base_config();
-        self.apply_overrides(&mut config);
+        self.apply_producer_overrides(&mut config);
         let admin: AdminClient<DefaultClientContext> = config.create()?;
         let topics = self.topics();
         let names = topics.all();
         let new_topics: Vec<NewTopic<'_>> = names
             .iter()
             .map(|name| {
-                let partitions = if name == &topics.models { 1 } else { self.partitions };
+                let partitions = if name == &topics.models {
+                    1
+                } else {
+                    self.partitions
+                };
                 NewTopic::new(name, partitions, TopicReplication::Fixed(self.replication))
             })
             .collect();
-        let options = AdminOptions::new().operation_timeout(Some(Timeout::After(Duration::from_secs(10))));
+        let options =
+            AdminOptions::new().operation_timeout(Some(Timeout::After(Duration::from_secs(10))));
         for result in admin.create_topics(new_topics.iter(), &options).await? {
             match result {
                 Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
@@ -153,7 +176,12 @@ pub struct OutRecord {
 
 impl OutRecord {
     pub fn new(topic: &str, key: impl Into<String>, payload: Vec<u8>) -> Self {
-        Self { topic: topic.to_string(), key: Some(key.into()), payload, headers: Vec::new() }
+        Self {
+            topic: topic.to_string(),
+            key: Some(key.into()),
+            payload,
+            headers: Vec::new(),
+        }
     }
 
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
@@ -174,13 +202,22 @@ impl Producer {
     pub async fn send(&self, record: &OutRecord) -> Result<(i32, i64), KafkaError> {
         let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
         for (name, value) in &record.headers {
-            headers = headers.insert(rdkafka::message::Header { key: name, value: Some(value.as_bytes()) });
+            headers = headers.insert(rdkafka::message::Header {
+                key: name,
+                value: Some(value.as_bytes()),
+            });
         }
-        let mut fr = FutureRecord::to(&record.topic).payload(&record.payload).headers(headers);
+        let mut fr = FutureRecord::to(&record.topic)
+            .payload(&record.payload)
+            .headers(headers);
         if let Some(key) = &record.key {
             fr = fr.key(key);
         }
-        let delivery = self.inner.send(fr, Timeout::Never).await.map_err(|(e, _)| e)?;
+        let delivery = self
+            .inner
+            .send(fr, Timeout::Never)
+            .await
+            .map_err(|(e, _)| e)?;
         Ok((delivery.partition, delivery.offset))
     }
 

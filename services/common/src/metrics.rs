@@ -5,8 +5,8 @@
 use std::sync::LazyLock;
 
 use prometheus::{
-    register_histogram_vec, register_int_counter_vec, register_int_gauge_vec, Encoder, HistogramVec, IntCounterVec,
-    IntGaugeVec, TextEncoder,
+    register_histogram_vec, register_int_counter_vec, register_int_gauge_vec, Encoder,
+    HistogramVec, IntCounterVec, IntGaugeVec, TextEncoder,
 };
 
 /// Registration fails only on a duplicate name, which is a programming error caught by tests.
@@ -16,19 +16,45 @@ macro_rules! metric {
     };
 }
 
-pub static BUILD_INFO: LazyLock<IntGaugeVec> =
-    LazyLock::new(|| metric!(register_int_gauge_vec, "latentlabel_build_info", "Always 1; carries the version.", &["version"]));
+pub static BUILD_INFO: LazyLock<IntGaugeVec> = LazyLock::new(|| {
+    metric!(
+        register_int_gauge_vec,
+        "latentlabel_build_info",
+        "Always 1; carries the version.",
+        &["version"]
+    )
+});
 pub static KAFKA_CONSUMED: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    metric!(register_int_counter_vec, "latentlabel_kafka_consumed_records_total", "Records read from Kafka.", &["service"])
+    metric!(
+        register_int_counter_vec,
+        "latentlabel_kafka_consumed_records_total",
+        "Records read from Kafka.",
+        &["service"]
+    )
 });
 pub static KAFKA_PRODUCED: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    metric!(register_int_counter_vec, "latentlabel_kafka_produced_records_total", "Records acknowledged by Kafka.", &["service"])
+    metric!(
+        register_int_counter_vec,
+        "latentlabel_kafka_produced_records_total",
+        "Records acknowledged by Kafka.",
+        &["service"]
+    )
 });
 pub static KAFKA_PRODUCE_ERRORS: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    metric!(register_int_counter_vec, "latentlabel_kafka_produce_errors_total", "Produce attempts that failed.", &["service"])
+    metric!(
+        register_int_counter_vec,
+        "latentlabel_kafka_produce_errors_total",
+        "Produce attempts that failed.",
+        &["service"]
+    )
 });
 pub static KAFKA_COMMITS: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    metric!(register_int_counter_vec, "latentlabel_kafka_committed_offsets_total", "Offset commits made.", &["service"])
+    metric!(
+        register_int_counter_vec,
+        "latentlabel_kafka_committed_offsets_total",
+        "Offset commits made.",
+        &["service"]
+    )
 });
 pub static KAFKA_LAG: LazyLock<IntGaugeVec> = LazyLock::new(|| {
     metric!(
@@ -47,7 +73,12 @@ pub static DEADLETTERS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     )
 });
 pub static HTTP_REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    metric!(register_int_counter_vec, "latentlabel_http_requests_total", "HTTP requests served.", &["route", "status"])
+    metric!(
+        register_int_counter_vec,
+        "latentlabel_http_requests_total",
+        "HTTP requests served.",
+        &["route", "status"]
+    )
 });
 pub static HTTP_DURATION: LazyLock<HistogramVec> = LazyLock::new(|| {
     register_histogram_vec!(
@@ -61,7 +92,9 @@ pub static HTTP_DURATION: LazyLock<HistogramVec> = LazyLock::new(|| {
 
 /// Touches the shared metrics so they are exported (with zero values) before first use.
 pub fn init(service: &str) {
-    BUILD_INFO.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+    BUILD_INFO
+        .with_label_values(&[env!("CARGO_PKG_VERSION")])
+        .set(1);
     KAFKA_CONSUMED.with_label_values(&[service]);
     KAFKA_PRODUCED.with_label_values(&[service]);
     KAFKA_PRODUCE_ERRORS.with_label_values(&[service]);

@@ -10,9 +10,12 @@ use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
 pub fn write_parquet(batch: &RecordBatch) -> anyhow::Result<Vec<u8>> {
-    let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
     let mut buf = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut buf, batch.schema(), Some(props)).context("creating parquet writer")?;
+    let mut writer = ArrowWriter::try_new(&mut buf, batch.schema(), Some(props))
+        .context("creating parquet writer")?;
     writer.write(batch).context("writing parquet")?;
     writer.close().context("finishing parquet")?;
     Ok(buf)
@@ -24,7 +27,9 @@ pub fn read_parquet(bytes: Bytes) -> anyhow::Result<Vec<RecordBatch>> {
         .with_batch_size(65536)
         .build()
         .context("reading parquet")?;
-    reader.collect::<Result<Vec<_>, _>>().context("decoding parquet")
+    reader
+        .collect::<Result<Vec<_>, _>>()
+        .context("decoding parquet")
 }
 
 /// Hex sha256, for manifest checksums.

@@ -33,7 +33,11 @@ impl Incoming {
     pub fn from_message(msg: &OwnedMessage) -> Self {
         let headers = msg
             .headers()
-            .map(|h| h.iter().map(|h| (h.key.to_string(), h.value.unwrap_or_default().to_vec())).collect())
+            .map(|h| {
+                h.iter()
+                    .map(|h| (h.key.to_string(), h.value.unwrap_or_default().to_vec()))
+                    .collect()
+            })
             .unwrap_or_default();
         Self {
             topic: msg.topic().to_string(),
@@ -46,11 +50,16 @@ impl Incoming {
     }
 
     pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
     }
 
     pub fn key_str(&self) -> Option<&str> {
-        self.key.as_deref().and_then(|k| std::str::from_utf8(k).ok())
+        self.key
+            .as_deref()
+            .and_then(|k| std::str::from_utf8(k).ok())
     }
 }
 
@@ -124,7 +133,8 @@ fn store(
     consumer: &StreamConsumer,
     done: Result<anyhow::Result<Position>, tokio::task::JoinError>,
 ) -> anyhow::Result<()> {
-    let (topic, partition, offset) = done.map_err(|e| anyhow::anyhow!("record task failed: {e}"))??;
+    let (topic, partition, offset) =
+        done.map_err(|e| anyhow::anyhow!("record task failed: {e}"))??;
     // Fails only when the partition was revoked by a rebalance; its new owner replays from the
     // last commit, which is the at-least-once contract.
     if let Err(e) = consumer.store_offset(&topic, partition, offset) {
@@ -134,13 +144,19 @@ fn store(
 }
 
 /// Sends all records concurrently and waits for every acknowledgement.
-pub async fn send_all(service: &'static str, producer: &Producer, records: &[OutRecord]) -> anyhow::Result<()> {
+pub async fn send_all(
+    service: &'static str,
+    producer: &Producer,
+    records: &[OutRecord],
+) -> anyhow::Result<()> {
     let sends = records.iter().map(|r| producer.send(r));
     for (record, outcome) in records.iter().zip(futures::future::join_all(sends).await) {
         match outcome {
             Ok(_) => metrics::KAFKA_PRODUCED.with_label_values(&[service]).inc(),
             Err(e) => {
-                metrics::KAFKA_PRODUCE_ERRORS.with_label_values(&[service]).inc();
+                metrics::KAFKA_PRODUCE_ERRORS
+                    .with_label_values(&[service])
+                    .inc();
                 return Err(anyhow::anyhow!("producing to {}: {e}", record.topic));
             }
         }

@@ -34,7 +34,11 @@ impl SchemaRegistry {
             .timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| CodecError::Registry(format!("building http client: {e}")))?;
-        Ok(Self { base_url: base_url.trim_end_matches('/').to_string(), http, by_id: RwLock::new(HashMap::new()) })
+        Ok(Self {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            http,
+            by_id: RwLock::new(HashMap::new()),
+        })
     }
 
     pub async fn register(&self, subject: &str, schema_json: &str) -> Result<u32, CodecError> {
@@ -51,9 +55,14 @@ impl SchemaRegistry {
         if !resp.status().is_success() {
             let status = resp.status();
             let text = resp.text().await.unwrap_or_default();
-            return Err(CodecError::Registry(format!("POST {url}: {status}: {text}")));
+            return Err(CodecError::Registry(format!(
+                "POST {url}: {status}: {text}"
+            )));
         }
-        let id: IdResponse = resp.json().await.map_err(|e| CodecError::Registry(format!("POST {url}: {e}")))?;
+        let id: IdResponse = resp
+            .json()
+            .await
+            .map_err(|e| CodecError::Registry(format!("POST {url}: {e}")))?;
         Ok(id.id)
     }
 
@@ -69,14 +78,25 @@ impl SchemaRegistry {
 
     pub async fn fetch(&self, id: u32) -> Result<Schema, CodecError> {
         let url = format!("{}/schemas/ids/{}", self.base_url, id);
-        let resp = self.http.get(&url).send().await.map_err(|e| CodecError::Registry(format!("GET {url}: {e}")))?;
+        let resp = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| CodecError::Registry(format!("GET {url}: {e}")))?;
         if resp.status() == reqwest::StatusCode::NOT_FOUND {
             return Err(CodecError::UnknownSchemaId(id));
         }
         if !resp.status().is_success() {
-            return Err(CodecError::Registry(format!("GET {url}: {}", resp.status())));
+            return Err(CodecError::Registry(format!(
+                "GET {url}: {}",
+                resp.status()
+            )));
         }
-        let body: SchemaResponse = resp.json().await.map_err(|e| CodecError::Registry(format!("GET {url}: {e}")))?;
+        let body: SchemaResponse = resp
+            .json()
+            .await
+            .map_err(|e| CodecError::Registry(format!("GET {url}: {e}")))?;
         let schema = Schema::parse_str(&body.schema)
             .map_err(|e| CodecError::Registry(format!("schema id {id} does not parse: {e}")))?;
         self.remember(id, schema.clone());

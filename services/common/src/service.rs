@@ -24,9 +24,24 @@ pub struct ServiceContext {
 }
 
 impl ServiceContext {
-    pub fn new(kafka: KafkaSettings, storage: Storage, codec: Codec, shutdown: CancellationToken) -> anyhow::Result<Self> {
-        let producer = kafka.producer().map_err(|e| anyhow::anyhow!("creating Kafka producer: {e}"))?;
-        Ok(Self { topics: kafka.topics(), kafka, storage, codec, producer, health: Health::default(), shutdown })
+    pub fn new(
+        kafka: KafkaSettings,
+        storage: Storage,
+        codec: Codec,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<Self> {
+        let producer = kafka
+            .producer()
+            .map_err(|e| anyhow::anyhow!("creating Kafka producer: {e}"))?;
+        Ok(Self {
+            topics: kafka.topics(),
+            kafka,
+            storage,
+            codec,
+            producer,
+            health: Health::default(),
+            shutdown,
+        })
     }
 }
 
@@ -61,7 +76,9 @@ pub async fn run_services(
         .collect();
     use futures::StreamExt;
     while let Some((name, outcome)) = pending.next().await {
-        let outcome = outcome.map_err(|e| anyhow::anyhow!("{name} task panicked: {e}")).and_then(|r| r);
+        let outcome = outcome
+            .map_err(|e| anyhow::anyhow!("{name} task panicked: {e}"))
+            .and_then(|r| r);
         match outcome {
             Ok(()) => tracing::info!(service = name, "stopped"),
             Err(e) => {
@@ -86,15 +103,16 @@ pub fn cancel_on_signals(token: CancellationToken) {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot listen for SIGTERM");
-                    let _ = ctrl_c.await;
-                    token.cancel();
-                    return;
-                }
-            };
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                        let _ = ctrl_c.await;
+                        token.cancel();
+                        return;
+                    }
+                };
             tokio::select! {
                 _ = ctrl_c => {},
                 _ = term.recv() => {},

@@ -7,7 +7,12 @@ pub fn unit_hash(key: &str, salt: &str) -> f64 {
     // FNV-1a then a splitmix64 finaliser: fast, stable across platforms and releases (unlike
     // std's SipHash keys), and well mixed in the high bits we keep.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in salt.as_bytes().iter().chain([0xffu8].iter()).chain(key.as_bytes()) {
+    for b in salt
+        .as_bytes()
+        .iter()
+        .chain([0xffu8].iter())
+        .chain(key.as_bytes())
+    {
         h ^= u64::from(*b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
@@ -31,10 +36,15 @@ mod tests {
     #[test]
     fn fraction_is_respected_and_salts_are_independent() {
         let n = 20_000;
-        let a = (0..n).filter(|i| in_sample(&format!("doc-{i}"), "heldout", 0.1)).count();
+        let a = (0..n)
+            .filter(|i| in_sample(&format!("doc-{i}"), "heldout", 0.1))
+            .count();
         assert!((1800..2200).contains(&a), "{a}");
         let both = (0..n)
-            .filter(|i| in_sample(&format!("doc-{i}"), "heldout", 0.1) && in_sample(&format!("doc-{i}"), "audit", 0.1))
+            .filter(|i| {
+                in_sample(&format!("doc-{i}"), "heldout", 0.1)
+                    && in_sample(&format!("doc-{i}"), "audit", 0.1)
+            })
             .count();
         assert!((100..320).contains(&both), "{both}");
         assert_eq!(unit_hash("x", "s"), unit_hash("x", "s"));

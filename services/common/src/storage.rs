@@ -43,14 +43,22 @@ impl Storage {
                 .with_bucket_name(bucket)
                 .build()
                 .with_context(|| format!("configuring S3 store for {url}"))?;
-            return Ok(Self { store: Arc::new(store), url: url.to_string(), prefix: Path::from(prefix) });
+            return Ok(Self {
+                store: Arc::new(store),
+                url: url.to_string(),
+                prefix: Path::from(prefix),
+            });
         }
         let dir = url.strip_prefix("file://").unwrap_or(url);
         std::fs::create_dir_all(dir).with_context(|| format!("creating data directory {dir}"))?;
         let dir = std::fs::canonicalize(dir).with_context(|| format!("resolving {dir}"))?;
         let store = object_store::local::LocalFileSystem::new_with_prefix(&dir)
             .with_context(|| format!("opening local store at {}", dir.display()))?;
-        Ok(Self { store: Arc::new(store), url: format!("file://{}", dir.display()), prefix: Path::default() })
+        Ok(Self {
+            store: Arc::new(store),
+            url: format!("file://{}", dir.display()),
+            prefix: Path::default(),
+        })
     }
 
     pub fn url(&self) -> &str {
@@ -71,7 +79,10 @@ impl Storage {
         if prefix.is_empty() {
             p.to_string()
         } else {
-            p.strip_prefix(prefix).unwrap_or(p).trim_start_matches('/').to_string()
+            p.strip_prefix(prefix)
+                .unwrap_or(p)
+                .trim_start_matches('/')
+                .to_string()
         }
     }
 
@@ -87,25 +98,47 @@ impl Storage {
     /// Writes only if `key` does not exist yet (S3 `If-None-Match: *`, local: atomic link).
     pub async fn put_create_only(&self, key: &str, data: impl Into<Bytes>) -> Result<(), PutError> {
         let bytes: Bytes = data.into();
-        let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
-        match self.store.put_opts(&self.full(key), PutPayload::from_bytes(bytes), opts).await {
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..Default::default()
+        };
+        match self
+            .store
+            .put_opts(&self.full(key), PutPayload::from_bytes(bytes), opts)
+            .await
+        {
             Ok(_) => Ok(()),
-            Err(object_store::Error::AlreadyExists { .. }) => Err(PutError::AlreadyExists(key.to_string())),
-            Err(e) => Err(PutError::Other(anyhow::Error::new(e).context(format!("writing {key} to {}", self.url)))),
+            Err(object_store::Error::AlreadyExists { .. }) => {
+                Err(PutError::AlreadyExists(key.to_string()))
+            }
+            Err(e) => Err(PutError::Other(
+                anyhow::Error::new(e).context(format!("writing {key} to {}", self.url)),
+            )),
         }
     }
 
     pub async fn get(&self, key: &str) -> anyhow::Result<Bytes> {
-        let result = self.store.get(&self.full(key)).await.with_context(|| format!("reading {key} from {}", self.url))?;
-        result.bytes().await.with_context(|| format!("reading {key} from {}", self.url))
+        let result = self
+            .store
+            .get(&self.full(key))
+            .await
+            .with_context(|| format!("reading {key} from {}", self.url))?;
+        result
+            .bytes()
+            .await
+            .with_context(|| format!("reading {key} from {}", self.url))
     }
 
     /// `None` when the object does not exist.
     pub async fn get_opt(&self, key: &str) -> anyhow::Result<Option<Bytes>> {
         match self.store.get(&self.full(key)).await {
-            Ok(r) => Ok(Some(r.bytes().await.with_context(|| format!("reading {key}"))?)),
+            Ok(r) => Ok(Some(
+                r.bytes().await.with_context(|| format!("reading {key}"))?,
+            )),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(anyhow::Error::new(e).context(format!("reading {key} from {}", self.url))),
+            Err(e) => {
+                Err(anyhow::Error::new(e).context(format!("reading {key} from {}", self.url)))
+            }
         }
     }
 
@@ -114,7 +147,11 @@ impl Storage {
         self.put(key, bytes).await
     }
 
-    pub async fn put_json_create_only<T: Serialize>(&self, key: &str, value: &T) -> Result<(), PutError> {
+    pub async fn put_json_create_only<T: Serialize>(
+        &self,
+        key: &str,
+        value: &T,
+    ) -> Result<(), PutError> {
         let bytes = serde_json::to_vec_pretty(value).context("serialising json")?;
         self.put_create_only(key, bytes).await
     }
@@ -125,7 +162,10 @@ impl Storage {
     }
 
     pub async fn delete(&self, key: &str) -> anyhow::Result<()> {
-        self.store.delete(&self.full(key)).await.with_context(|| format!("deleting {key} from {}", self.url))
+        self.store
+            .delete(&self.full(key))
+            .await
+            .with_context(|| format!("deleting {key} from {}", self.url))
     }
 
     /// All object keys under `prefix`, relative to the store root.
@@ -178,15 +218,38 @@ mod tests {
     async fn versions_and_create_only() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Storage::from_url(dir.path().to_str().expect("utf8")).expect("store");
-        assert_eq!(store.latest_version("datasets/d").await.expect("list"), None);
-        store.put("datasets/d/v000001/part-0.parquet", vec![1u8]).await.expect("put");
+        assert_eq!(
+            store.latest_version("datasets/d").await.expect("list"),
+            None
+        );
+        store
+            .put("datasets/d/v000001/part-0.parquet", vec![1u8])
+            .await
+            .expect("put");
         // A version without a manifest does not exist yet.
-        assert_eq!(store.latest_version("datasets/d").await.expect("list"), None);
-        store.put_create_only("datasets/d/v000001/manifest.json", b"{}".to_vec()).await.expect("manifest");
-        store.put_create_only("datasets/d/v000002/manifest.json", b"{}".to_vec()).await.expect("manifest");
-        assert_eq!(store.versions("datasets/d").await.expect("list"), vec![1, 2]);
-        let again = store.put_create_only("datasets/d/v000002/manifest.json", b"{}".to_vec()).await;
-        assert!(matches!(again, Err(PutError::AlreadyExists(_))), "{again:?}");
+        assert_eq!(
+            store.latest_version("datasets/d").await.expect("list"),
+            None
+        );
+        store
+            .put_create_only("datasets/d/v000001/manifest.json", b"{}".to_vec())
+            .await
+            .expect("manifest");
+        store
+            .put_create_only("datasets/d/v000002/manifest.json", b"{}".to_vec())
+            .await
+            .expect("manifest");
+        assert_eq!(
+            store.versions("datasets/d").await.expect("list"),
+            vec![1, 2]
+        );
+        let again = store
+            .put_create_only("datasets/d/v000002/manifest.json", b"{}".to_vec())
+            .await;
+        assert!(
+            matches!(again, Err(PutError::AlreadyExists(_))),
+            "{again:?}"
+        );
         assert_eq!(store.get_opt("nope").await.expect("get"), None);
     }
 }

@@ -47,7 +47,10 @@ impl Default for IngestConfig {
 
 impl IngestConfig {
     pub fn validate(&self) -> anyhow::Result<()> {
-        anyhow::ensure!(self.max_document_bytes > 0, "ingest: max_document_bytes must be > 0");
+        anyhow::ensure!(
+            self.max_document_bytes > 0,
+            "ingest: max_document_bytes must be > 0"
+        );
         anyhow::ensure!(self.max_in_flight > 0, "ingest: max_in_flight must be > 0");
         Ok(())
     }

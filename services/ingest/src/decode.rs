@@ -23,7 +23,10 @@ pub struct Rejection {
 
 impl Rejection {
     pub fn new(reason: &'static str, message: impl Into<String>) -> Self {
-        Self { reason, message: message.into() }
+        Self {
+            reason,
+            message: message.into(),
+        }
     }
 }
 
@@ -57,11 +60,18 @@ fn sniff(record: &Incoming) -> Result<Format, Rejection> {
 /// Decodes text bytes in a declared charset (`charset` header). UTF-8 unless declared otherwise.
 fn decode_charset(bytes: &[u8], charset: Option<&str>) -> Result<String, Rejection> {
     match charset.map(str::to_ascii_lowercase).as_deref() {
-        None | Some("utf-8") | Some("utf8") => std::str::from_utf8(bytes)
-            .map(str::to_string)
-            .map_err(|e| Rejection::new("invalid_utf8", format!("payload is not valid UTF-8: {e}"))),
-        Some("iso-8859-1") | Some("latin1") | Some("latin-1") => Ok(bytes.iter().map(|&b| b as char).collect()),
-        Some(other) => Err(Rejection::new("invalid_charset", format!("unsupported charset {other:?}; use utf-8 or iso-8859-1"))),
+        None | Some("utf-8") | Some("utf8") => {
+            std::str::from_utf8(bytes).map(str::to_string).map_err(|e| {
+                Rejection::new("invalid_utf8", format!("payload is not valid UTF-8: {e}"))
+            })
+        }
+        Some("iso-8859-1") | Some("latin1") | Some("latin-1") => {
+            Ok(bytes.iter().map(|&b| b as char).collect())
+        }
+        Some(other) => Err(Rejection::new(
+            "invalid_charset",
+            format!("unsupported charset {other:?}; use utf-8 or iso-8859-1"),
+        )),
     }
 }
 
@@ -72,7 +82,9 @@ pub async fn decode(record: &Incoming, codec: &Codec) -> Result<RawDocument, Rej
             .await
             .map_err(|e| Rejection::new(e.reason(), format!("avro: {e}")))?,
         Format::Json => {
-            let charset = record.header("charset").map(|c| String::from_utf8_lossy(c).into_owned());
+            let charset = record
+                .header("charset")
+                .map(|c| String::from_utf8_lossy(c).into_owned());
             let text = decode_charset(&record.payload, charset.as_deref())?;
             parse_json(&text)?
         }
@@ -89,25 +101,43 @@ pub async fn decode(record: &Incoming, codec: &Codec) -> Result<RawDocument, Rej
 /// `sha256:<hex>` of the text: the id of a document that arrived without one.
 pub fn content_id(text: &str) -> String {
     use sha2::Digest;
-    format!("sha256:{}", hex::encode(sha2::Sha256::digest(text.as_bytes())))
+    format!(
+        "sha256:{}",
+        hex::encode(sha2::Sha256::digest(text.as_bytes()))
+    )
 }
 
 fn parse_json(text: &str) -> Result<RawDocument, Rejection> {
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| Rejection::new("decode", format!("invalid JSON: {e}")))?;
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| Rejection::new("decode", format!("invalid JSON: {e}")))?;
     let Value::Object(mut map) = value else {
         return Err(Rejection::new("decode", "JSON value is not an object"));
     };
     let text = match map.remove("text") {
         Some(Value::String(s)) => s,
-        Some(other) => return Err(Rejection::new("missing_field", format!("field 'text' must be a string, got {}", type_name(&other)))),
-        None => return Err(Rejection::new("missing_field", "required field 'text' is missing")),
+        Some(other) => {
+            return Err(Rejection::new(
+                "missing_field",
+                format!("field 'text' must be a string, got {}", type_name(&other)),
+            ))
+        }
+        None => {
+            return Err(Rejection::new(
+                "missing_field",
+                "required field 'text' is missing",
+            ))
+        }
     };
     let id = match map.remove("id") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s),
         Some(Value::Number(n)) => Some(n.to_string()),
-        Some(other) => return Err(Rejection::new("missing_field", format!("field 'id' must be a string, got {}", type_name(&other)))),
+        Some(other) => {
+            return Err(Rejection::new(
+                "missing_field",
+                format!("field 'id' must be a string, got {}", type_name(&other)),
+            ))
+        }
     };
     let source = match map.remove("source") {
         Some(Value::String(s)) => Some(s),
@@ -124,7 +154,13 @@ fn parse_json(text: &str) -> Result<RawDocument, Rejection> {
     for (k, v) in map {
         metadata.entry(k).or_insert_with(|| stringify(v));
     }
-    Ok(RawDocument { id, text, source, metadata, created_at_ms })
+    Ok(RawDocument {
+        id,
+        text,
+        source,
+        metadata,
+        created_at_ms,
+    })
 }
 
 fn stringify(v: Value) -> String {
@@ -156,12 +192,18 @@ mod tests {
             offset: 0,
             key: key.map(|k| k.as_bytes().to_vec()),
             payload: payload.to_vec(),
-            headers: headers.iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())).collect(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+                .collect(),
         }
     }
 
     fn run(r: &Incoming) -> Result<RawDocument, Rejection> {
-        tokio::runtime::Builder::new_current_thread().build().expect("rt").block_on(decode(r, &Codec::single_object()))
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("rt")
+            .block_on(decode(r, &Codec::single_object()))
     }
 
     #[test]
@@ -180,7 +222,13 @@ mod tests {
     #[test]
     fn avro_round_trip() {
         let codec = Codec::single_object();
-        let raw = RawDocument { id: Some("z".into()), text: "t".into(), source: None, metadata: HashMap::new(), created_at_ms: None };
+        let raw = RawDocument {
+            id: Some("z".into()),
+            text: "t".into(),
+            source: None,
+            metadata: HashMap::new(),
+            created_at_ms: None,
+        };
         let d = run(&record(&codec.encode(&raw).expect("enc"), None, &[])).expect("ok");
         assert_eq!(d, raw);
     }
@@ -188,18 +236,54 @@ mod tests {
     #[test]
     fn rejections_carry_reasons() {
         assert_eq!(run(&record(b"", None, &[])).unwrap_err().reason, "empty");
-        assert_eq!(run(&record(b"hello", None, &[])).unwrap_err().reason, "decode");
-        assert_eq!(run(&record(b"{not json", None, &[])).unwrap_err().reason, "decode");
-        assert_eq!(run(&record(br#"{"id":"a"}"#, None, &[])).unwrap_err().reason, "missing_field");
-        assert_eq!(run(&record(br#"{"text":5}"#, None, &[])).unwrap_err().reason, "missing_field");
-        assert_eq!(run(&record(b"{\"text\":\"\xff\"}", None, &[])).unwrap_err().reason, "invalid_utf8");
-        assert_eq!(run(&record(&[0xC3, 0x01, 1, 2], None, &[])).unwrap_err().reason, "decode");
-        assert_eq!(run(&record(&[0xC3, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 9], None, &[])).unwrap_err().reason, "unknown_schema");
+        assert_eq!(
+            run(&record(b"hello", None, &[])).unwrap_err().reason,
+            "decode"
+        );
+        assert_eq!(
+            run(&record(b"{not json", None, &[])).unwrap_err().reason,
+            "decode"
+        );
+        assert_eq!(
+            run(&record(br#"{"id":"a"}"#, None, &[]))
+                .unwrap_err()
+                .reason,
+            "missing_field"
+        );
+        assert_eq!(
+            run(&record(br#"{"text":5}"#, None, &[]))
+                .unwrap_err()
+                .reason,
+            "missing_field"
+        );
+        assert_eq!(
+            run(&record(b"{\"text\":\"\xff\"}", None, &[]))
+                .unwrap_err()
+                .reason,
+            "invalid_utf8"
+        );
+        assert_eq!(
+            run(&record(&[0xC3, 0x01, 1, 2], None, &[]))
+                .unwrap_err()
+                .reason,
+            "decode"
+        );
+        assert_eq!(
+            run(&record(&[0xC3, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 9], None, &[]))
+                .unwrap_err()
+                .reason,
+            "unknown_schema"
+        );
     }
 
     #[test]
     fn declared_latin1_is_decoded() {
-        let d = run(&record(b"{\"text\":\"caf\xe9\"}", None, &[("charset", "iso-8859-1")])).expect("ok");
+        let d = run(&record(
+            b"{\"text\":\"caf\xe9\"}",
+            None,
+            &[("charset", "iso-8859-1")],
+        ))
+        .expect("ok");
         assert_eq!(d.text, "café");
     }
 

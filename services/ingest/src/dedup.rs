@@ -28,16 +28,25 @@ pub enum Seen {
 
 impl DedupWindow {
     pub fn new(capacity: usize) -> Self {
-        Self { capacity, inner: Mutex::new(Inner::default()) }
+        Self {
+            capacity,
+            inner: Mutex::new(Inner::default()),
+        }
     }
 
     pub fn check(&self, hash: [u8; 16], id: &str) -> Seen {
         if self.capacity == 0 {
             return Seen::New;
         }
-        let Ok(mut inner) = self.inner.lock() else { return Seen::New };
+        let Ok(mut inner) = self.inner.lock() else {
+            return Seen::New;
+        };
         if let Some(first) = inner.first_id.get(&hash) {
-            return if first == id { Seen::SameId } else { Seen::DuplicateOf(first.clone()) };
+            return if first == id {
+                Seen::SameId
+            } else {
+                Seen::DuplicateOf(first.clone())
+            };
         }
         if inner.order.len() >= self.capacity {
             if let Some(old) = inner.order.pop_front() {

@@ -41,7 +41,11 @@ pub async fn start(ctx: &ServiceContext, config: IngestConfig) -> anyhow::Result
     config.validate()?;
     latentlabel_common::metrics::init(SERVICE);
     metrics::init();
-    let transform = Arc::new(IngestTransform::new(&config, ctx.codec.clone(), ctx.topics.clone())?);
+    let transform = Arc::new(IngestTransform::new(
+        &config,
+        ctx.codec.clone(),
+        ctx.topics.clone(),
+    )?);
     let consumer = ctx.kafka.consumer(&config.group_id)?;
     rdkafka::consumer::Consumer::subscribe(&consumer, &[ctx.topics.raw.as_str()])?;
     let ready = ctx.health.component(SERVICE);
@@ -54,5 +58,9 @@ pub async fn start(ctx: &ServiceContext, config: IngestConfig) -> anyhow::Result
         config.max_in_flight,
         ctx.shutdown.clone(),
     ));
-    Ok(Service { name: SERVICE, routes: axum::Router::new(), task })
+    Ok(Service {
+        name: SERVICE,
+        routes: axum::Router::new(),
+        task,
+    })
 }

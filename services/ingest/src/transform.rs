@@ -40,7 +40,11 @@ impl IngestTransform {
         if record.payload.len() > self.max_document_bytes {
             return Err(Rejection::new(
                 "too_large",
-                format!("record is {} bytes; the limit is {}", record.payload.len(), self.max_document_bytes),
+                format!(
+                    "record is {} bytes; the limit is {}",
+                    record.payload.len(),
+                    self.max_document_bytes
+                ),
             ));
         }
         let raw = decode(record, &self.codec).await?;
@@ -48,7 +52,10 @@ impl IngestTransform {
         let id = raw.id.clone().unwrap_or_default();
         let processed = self.tokenizer.process(&raw.text);
         if processed.terms.is_empty() {
-            return Err(Rejection::new("empty", format!("document {id:?} has no tokens after preprocessing")));
+            return Err(Rejection::new(
+                "empty",
+                format!("document {id:?} has no tokens after preprocessing"),
+            ));
         }
         let digest = sha2::Sha256::digest(processed.display_text.as_bytes());
         let mut short = [0u8; 16];
@@ -58,7 +65,10 @@ impl IngestTransform {
             Seen::DuplicateOf(first) => match self.duplicate_mode {
                 DuplicateMode::Drop => {
                     metrics::DUPLICATES.with_label_values(&["drop"]).inc();
-                    return Err(Rejection::new("duplicate", format!("content identical to document {first:?}")));
+                    return Err(Rejection::new(
+                        "duplicate",
+                        format!("content identical to document {first:?}"),
+                    ));
                 }
                 DuplicateMode::Flag => {
                     metrics::DUPLICATES.with_label_values(&["flag"]).inc();
@@ -73,7 +83,14 @@ impl IngestTransform {
         Ok(TokenizedDocument {
             id,
             text: processed.display_text,
-            terms: processed.terms.into_iter().map(|(term, count)| TermCount { term, count: count as i32 }).collect(),
+            terms: processed
+                .terms
+                .into_iter()
+                .map(|(term, count)| TermCount {
+                    term,
+                    count: count as i32,
+                })
+                .collect(),
             token_count: processed.token_count as i32,
             content_hash: hex::encode(digest),
             duplicate_of,
@@ -84,8 +101,12 @@ impl IngestTransform {
     }
 
     fn dead_letter(&self, record: &Incoming, rejection: &Rejection) -> Option<OutRecord> {
-        metrics::REJECTED.with_label_values(&[rejection.reason]).inc();
-        common_metrics::DEADLETTERS.with_label_values(&[SERVICE, rejection.reason]).inc();
+        metrics::REJECTED
+            .with_label_values(&[rejection.reason])
+            .inc();
+        common_metrics::DEADLETTERS
+            .with_label_values(&[SERVICE, rejection.reason])
+            .inc();
         let letter = DeadLetter {
             service: SERVICE.into(),
             source_topic: record.topic.clone(),
@@ -105,8 +126,14 @@ impl IngestTransform {
                 return None;
             }
         };
-        let key = record.key_str().map(str::to_string).unwrap_or_else(|| format!("{}:{}:{}", record.topic, record.partition, record.offset));
-        Some(OutRecord::new(&self.topics.deadletter, key, payload).header("reason", rejection.reason))
+        let key = record
+            .key_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{}:{}:{}", record.topic, record.partition, record.offset));
+        Some(
+            OutRecord::new(&self.topics.deadletter, key, payload)
+                .header("reason", rejection.reason),
+        )
     }
 }
 
@@ -121,7 +148,10 @@ impl Transform for IngestTransform {
                     vec![OutRecord::new(&self.topics.tokens, doc.id.clone(), payload)]
                 }
                 Err(e) => self
-                    .dead_letter(&record, &Rejection::new("encode", format!("encoding tokenized document: {e}")))
+                    .dead_letter(
+                        &record,
+                        &Rejection::new("encode", format!("encoding tokenized document: {e}")),
+                    )
                     .into_iter()
                     .collect(),
             },

@@ -47,7 +47,10 @@ pub fn routes(state: ApiState) -> Router {
         .route("/v1/admin/config", get(admin_config))
         .route("/v1/admin/datasets/commit", post(admin_commit))
         .route("/v1/admin/gold", post(admin_gold))
-        .route("/v1/openapi.json", get(|| async { Json(crate::openapi::document()) }))
+        .route(
+            "/v1/openapi.json",
+            get(|| async { Json(crate::openapi::document()) }),
+        )
         .layer(DefaultBodyLimit::max(256 * 1024))
         .with_state(state)
 }
@@ -72,7 +75,12 @@ fn locked<T>(r: Result<T, impl std::fmt::Display>) -> Result<T, ApiError> {
 }
 
 fn task_json(state: &ApiState, task: &LeasedTask) -> Value {
-    let display = state.shared.display.lock().ok().and_then(|d| d.get(&task.doc_id).cloned());
+    let display = state
+        .shared
+        .display
+        .lock()
+        .ok()
+        .and_then(|d| d.get(&task.doc_id).cloned());
     json!({
         "task_id": task.task_id,
         "doc_id": task.doc_id,
@@ -88,28 +96,48 @@ fn task_json(state: &ApiState, task: &LeasedTask) -> Value {
 
 async fn lease(State(state): State<ApiState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let annotator = state.tokens.annotator(&headers)?;
-    let task = locked(state.shared.curator.lock())?.lease(&annotator, now_ms()).map_err(curation_error)?;
+    let task = locked(state.shared.curator.lock())?
+        .lease(&annotator, now_ms())
+        .map_err(curation_error)?;
     Ok(match task {
         Some(t) => Json(task_json(&state, &t)).into_response(),
         None => StatusCode::NO_CONTENT.into_response(),
     })
 }
 
-async fn get_task(State(state): State<ApiState>, headers: HeaderMap, Path(task_id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn get_task(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(task_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let annotator = state.tokens.annotator(&headers)?;
-    let task = locked(state.shared.curator.lock())?.leased_task(&task_id, &annotator, now_ms()).map_err(curation_error)?;
+    let task = locked(state.shared.curator.lock())?
+        .leased_task(&task_id, &annotator, now_ms())
+        .map_err(curation_error)?;
     Ok(Json(task_json(&state, &task)))
 }
 
-async fn extend(State(state): State<ApiState>, headers: HeaderMap, Path(task_id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn extend(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(task_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let annotator = state.tokens.annotator(&headers)?;
-    let task = locked(state.shared.curator.lock())?.extend(&task_id, &annotator, now_ms()).map_err(curation_error)?;
+    let task = locked(state.shared.curator.lock())?
+        .extend(&task_id, &annotator, now_ms())
+        .map_err(curation_error)?;
     Ok(Json(task_json(&state, &task)))
 }
 
-async fn release(State(state): State<ApiState>, headers: HeaderMap, Path(task_id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn release(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(task_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let annotator = state.tokens.annotator(&headers)?;
-    let released = locked(state.shared.curator.lock())?.release(&task_id, &annotator, now_ms()).map_err(curation_error)?;
+    let released = locked(state.shared.curator.lock())?
+        .release(&task_id, &annotator, now_ms())
+        .map_err(curation_error)?;
     Ok(Json(json!({ "released": released })))
 }
 
@@ -119,17 +147,28 @@ struct LabelRequest {
     label: String,
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
+fn parse<T: serde::de::DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, ApiError> {
     let body = body.map_err(|r| ApiError::new(r.status(), "bad_request", r.body_text()))?;
-    serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("invalid request JSON: {e}")))
+    serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("invalid request JSON: {e}")))
 }
 
 /// Makes a judgment durable: its event must be acknowledged by Kafka before we answer. Retries
 /// re-publish the same event, which replay ignores (idempotent by task and annotator).
 async fn persist(state: &ApiState, outcome: &SubmitOutcome) -> Result<(), ApiError> {
     let record = queue::annotation_record(&outcome.event);
-    let payload = state.ctx.codec.encode(&record).map_err(ApiError::internal)?;
-    let out = OutRecord::new(&state.ctx.topics.annotations, outcome.event.doc_id.clone(), payload);
+    let payload = state
+        .ctx
+        .codec
+        .encode(&record)
+        .map_err(ApiError::internal)?;
+    let out = OutRecord::new(
+        &state.ctx.topics.annotations,
+        outcome.event.doc_id.clone(),
+        payload,
+    );
     pipeline::send_all(SERVICE, &state.ctx.producer, &[out])
         .await
         .map_err(|e| ApiError::unavailable(format!("label not yet durable, retry: {e:#}")))
@@ -147,14 +186,22 @@ async fn submit(
 ) -> Result<Json<Value>, ApiError> {
     let annotator = state.tokens.annotator(&headers)?;
     let request: LabelRequest = parse(body)?;
-    let outcome = locked(state.shared.curator.lock())?.submit(&task_id, &annotator, &request.label, now_ms()).map_err(curation_error)?;
+    let outcome = locked(state.shared.curator.lock())?
+        .submit(&task_id, &annotator, &request.label, now_ms())
+        .map_err(curation_error)?;
     persist(&state, &outcome).await?;
     Ok(Json(outcome_json(&outcome)))
 }
 
-async fn skip(State(state): State<ApiState>, headers: HeaderMap, Path(task_id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn skip(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(task_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let annotator = state.tokens.annotator(&headers)?;
-    let outcome = locked(state.shared.curator.lock())?.skip(&task_id, &annotator, now_ms()).map_err(curation_error)?;
+    let outcome = locked(state.shared.curator.lock())?
+        .skip(&task_id, &annotator, now_ms())
+        .map_err(curation_error)?;
     persist(&state, &outcome).await?;
     Ok(Json(outcome_json(&outcome)))
 }
@@ -178,7 +225,10 @@ async fn me(State(state): State<ApiState>, headers: HeaderMap) -> Result<Json<Va
     })))
 }
 
-async fn admin_queue(State(state): State<ApiState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+async fn admin_queue(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     state.tokens.admin(&headers)?;
     let c = locked(state.shared.curator.lock())?;
     Ok(Json(json!({
@@ -191,28 +241,54 @@ async fn admin_queue(State(state): State<ApiState>, headers: HeaderMap) -> Resul
     })))
 }
 
-async fn admin_config(State(state): State<ApiState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+async fn admin_config(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     state.tokens.admin(&headers)?;
     let mut config = serde_json::to_value(state.config.as_ref()).map_err(ApiError::internal)?;
     // Tokens are secrets; show who exists, not how they sign in.
     if let Some(obj) = config.as_object_mut() {
-        obj.insert("annotators".into(), json!(state.config.annotators.iter().map(|a| a.name.clone()).collect::<Vec<_>>()));
-        obj.insert("admin_token".into(), json!(state.config.admin_token.as_ref().map(|_| "<set>")));
+        obj.insert(
+            "annotators".into(),
+            json!(state
+                .config
+                .annotators
+                .iter()
+                .map(|a| a.name.clone())
+                .collect::<Vec<_>>()),
+        );
+        obj.insert(
+            "admin_token".into(),
+            json!(state.config.admin_token.as_ref().map(|_| "<set>")),
+        );
     }
     Ok(Json(config))
 }
 
-async fn admin_commit(State(state): State<ApiState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+async fn admin_commit(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     state.tokens.admin(&headers)?;
-    let manifest = crate::service::commit_dataset(&state.ctx, &state.config, &state.shared, "on_demand")
-        .await
-        .map_err(|e| ApiError::new(StatusCode::CONFLICT, "commit_failed", format!("{e:#}")))?;
-    Ok(Json(serde_json::to_value(manifest).map_err(ApiError::internal)?))
+    let manifest =
+        crate::service::commit_dataset(&state.ctx, &state.config, &state.shared, "on_demand")
+            .await
+            .map_err(|e| ApiError::new(StatusCode::CONFLICT, "commit_failed", format!("{e:#}")))?;
+    Ok(Json(
+        serde_json::to_value(manifest).map_err(ApiError::internal)?,
+    ))
 }
 
-async fn admin_gold(State(state): State<ApiState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Json<Value>, ApiError> {
+async fn admin_gold(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
     state.tokens.admin(&headers)?;
     let gold: GoldItem = parse(body)?;
-    let task_id = locked(state.shared.curator.lock())?.add_gold(gold).map_err(curation_error)?;
+    let task_id = locked(state.shared.curator.lock())?
+        .add_gold(gold)
+        .map_err(curation_error)?;
     Ok(Json(json!({ "task_id": task_id })))
 }

@@ -20,8 +20,10 @@ pub struct Tokens {
 
 impl Tokens {
     pub fn new(annotators: &[AnnotatorConfig], admin: Option<&str>) -> Self {
-        let mut by_token: HashMap<String, Caller> =
-            annotators.iter().map(|a| (a.token.clone(), Caller::Annotator(a.name.clone()))).collect();
+        let mut by_token: HashMap<String, Caller> = annotators
+            .iter()
+            .map(|a| (a.token.clone(), Caller::Annotator(a.name.clone())))
+            .collect();
         if let Some(t) = admin {
             by_token.insert(t.to_string(), Caller::Admin);
         }
@@ -32,11 +34,23 @@ impl Tokens {
         let value = headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing 'Authorization: Bearer <token>' header"))?;
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "missing 'Authorization: Bearer <token>' header",
+                )
+            })?;
         let token = value
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
-            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "authorization must use the Bearer scheme"))?;
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "authorization must use the Bearer scheme",
+                )
+            })?;
         // Comparing through the map is not constant-time; tokens are long random strings and the
         // API sits behind TLS termination, which bounds what timing could reveal. Noted in docs.
         self.by_token
@@ -48,14 +62,22 @@ impl Tokens {
     pub fn annotator(&self, headers: &HeaderMap) -> Result<String, ApiError> {
         match self.caller(headers)? {
             Caller::Annotator(name) => Ok(name),
-            Caller::Admin => Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "the admin token cannot label; use an annotator token")),
+            Caller::Admin => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "the admin token cannot label; use an annotator token",
+            )),
         }
     }
 
     pub fn admin(&self, headers: &HeaderMap) -> Result<(), ApiError> {
         match self.caller(headers)? {
             Caller::Admin => Ok(()),
-            Caller::Annotator(_) => Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "this endpoint needs the admin token")),
+            Caller::Annotator(_) => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this endpoint needs the admin token",
+            )),
         }
     }
 }

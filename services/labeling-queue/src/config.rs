@@ -59,24 +59,45 @@ impl QueueServiceConfig {
     pub fn resolve(mut self) -> anyhow::Result<Self> {
         if let Ok(list) = std::env::var("LATENTLABEL_ANNOTATOR_TOKENS") {
             for pair in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                let (name, token) = pair
-                    .split_once(':')
-                    .ok_or_else(|| anyhow::anyhow!("LATENTLABEL_ANNOTATOR_TOKENS entry {pair:?} is not name:token"))?;
-                self.annotators.push(AnnotatorConfig { name: name.into(), token: token.into() });
+                let (name, token) = pair.split_once(':').ok_or_else(|| {
+                    anyhow::anyhow!("LATENTLABEL_ANNOTATOR_TOKENS entry {pair:?} is not name:token")
+                })?;
+                self.annotators.push(AnnotatorConfig {
+                    name: name.into(),
+                    token: token.into(),
+                });
             }
         }
         if self.admin_token.is_none() {
-            self.admin_token = std::env::var("LATENTLABEL_ADMIN_TOKEN").ok().filter(|t| !t.is_empty());
+            self.admin_token = std::env::var("LATENTLABEL_ADMIN_TOKEN")
+                .ok()
+                .filter(|t| !t.is_empty());
         }
         let mut names = std::collections::HashSet::new();
         let mut tokens = std::collections::HashSet::new();
         for a in &self.annotators {
-            anyhow::ensure!(!a.name.is_empty() && a.token.len() >= 8, "labeling-queue: annotator {:?} needs a name and a token of at least 8 characters", a.name);
-            anyhow::ensure!(names.insert(&a.name), "labeling-queue: annotator {:?} is listed twice", a.name);
-            anyhow::ensure!(tokens.insert(&a.token), "labeling-queue: two annotators share a token");
+            anyhow::ensure!(
+                !a.name.is_empty() && a.token.len() >= 8,
+                "labeling-queue: annotator {:?} needs a name and a token of at least 8 characters",
+                a.name
+            );
+            anyhow::ensure!(
+                names.insert(&a.name),
+                "labeling-queue: annotator {:?} is listed twice",
+                a.name
+            );
+            anyhow::ensure!(
+                tokens.insert(&a.token),
+                "labeling-queue: two annotators share a token"
+            );
         }
-        anyhow::ensure!(self.commit_every_labels > 0, "labeling-queue: commit_every_labels must be > 0");
-        self.curation.validate().map_err(|e| anyhow::anyhow!("labeling-queue: {e}"))?;
+        anyhow::ensure!(
+            self.commit_every_labels > 0,
+            "labeling-queue: commit_every_labels must be > 0"
+        );
+        self.curation
+            .validate()
+            .map_err(|e| anyhow::anyhow!("labeling-queue: {e}"))?;
         Ok(self)
     }
 }

@@ -6,14 +6,26 @@ use latentlabel_common::ServiceContext;
 use crate::config::QueueServiceConfig;
 use crate::queue::Shared;
 
-pub async fn latest_classifier_manifest(ctx: &ServiceContext, model_name: &str) -> anyhow::Result<Option<serde_json::Value>> {
+pub async fn latest_classifier_manifest(
+    ctx: &ServiceContext,
+    model_name: &str,
+) -> anyhow::Result<Option<serde_json::Value>> {
     let prefix = format!("classifiers/{model_name}");
-    let Some(v) = ctx.storage.latest_version(&prefix).await? else { return Ok(None) };
-    let key = format!("{prefix}/{}/manifest.json", latentlabel_common::storage::version_dir(v));
+    let Some(v) = ctx.storage.latest_version(&prefix).await? else {
+        return Ok(None);
+    };
+    let key = format!(
+        "{prefix}/{}/manifest.json",
+        latentlabel_common::storage::version_dir(v)
+    );
     Ok(Some(ctx.storage.get_json(&key).await?))
 }
 
-pub async fn follow_learning_curve(ctx: &ServiceContext, config: &QueueServiceConfig, shared: &Shared) {
+pub async fn follow_learning_curve(
+    ctx: &ServiceContext,
+    config: &QueueServiceConfig,
+    shared: &Shared,
+) {
     let manifest = match latest_classifier_manifest(ctx, &config.model_name).await {
         Ok(Some(m)) => m,
         Ok(None) => return,
@@ -22,7 +34,10 @@ pub async fn follow_learning_curve(ctx: &ServiceContext, config: &QueueServiceCo
             return;
         }
     };
-    let plateaued = manifest.get("plateaued").and_then(|v| v.as_bool()).unwrap_or(false);
+    let plateaued = manifest
+        .get("plateaued")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
     let gain = manifest.get("gain_per_100_labels").and_then(|v| v.as_f64());
     if let Ok(mut c) = shared.curator.lock() {
         c.set_plateaued(plateaued);

@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::Context;
-use arrow::array::{Array, Float32Array, Float64Array, Int64Array, ListArray, RecordBatch, StringArray};
+use arrow::array::{
+    Array, Float32Array, Float64Array, Int64Array, ListArray, RecordBatch, StringArray,
+};
 use arrow::datatypes::{DataType, Field, Schema};
 use latentlabel_common::parquet_io::{read_parquet, sha256_hex, write_parquet};
 use latentlabel_common::storage::{version_dir, PutError};
@@ -93,7 +95,11 @@ fn schema() -> Arc<Schema> {
         Field::new("label", DataType::Utf8, false),
         Field::new("source", DataType::Utf8, false),
         Field::new("confidence", DataType::Float32, true),
-        Field::new("annotators", DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))), false),
+        Field::new(
+            "annotators",
+            DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+            false,
+        ),
         Field::new("agreement", DataType::Float64, true),
         Field::new("cost_usd", DataType::Float64, false),
         Field::new("model_version", DataType::Int64, true),
@@ -104,7 +110,9 @@ fn schema() -> Arc<Schema> {
 }
 
 fn to_batch(rows: &[DatasetRow]) -> anyhow::Result<RecordBatch> {
-    let strings = |f: fn(&DatasetRow) -> &str| Arc::new(StringArray::from_iter_values(rows.iter().map(f))) as Arc<dyn Array>;
+    let strings = |f: fn(&DatasetRow) -> &str| {
+        Arc::new(StringArray::from_iter_values(rows.iter().map(f))) as Arc<dyn Array>
+    };
     let annotators = {
         let mut builder = arrow::array::ListBuilder::new(arrow::array::StringBuilder::new());
         for r in rows {
@@ -123,11 +131,19 @@ fn to_batch(rows: &[DatasetRow]) -> anyhow::Result<RecordBatch> {
         Arc::new(rows.iter().map(|r| r.confidence).collect::<Float32Array>()),
         annotators,
         Arc::new(rows.iter().map(|r| r.agreement).collect::<Float64Array>()),
-        Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.cost_usd))),
+        Arc::new(Float64Array::from_iter_values(
+            rows.iter().map(|r| r.cost_usd),
+        )),
         Arc::new(rows.iter().map(|r| r.model_version).collect::<Int64Array>()),
-        Arc::new(rows.iter().map(|r| r.classifier_version).collect::<Int64Array>()),
+        Arc::new(
+            rows.iter()
+                .map(|r| r.classifier_version)
+                .collect::<Int64Array>(),
+        ),
         strings(|r| &r.split),
-        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.labeled_at_ms))),
+        Arc::new(Int64Array::from_iter_values(
+            rows.iter().map(|r| r.labeled_at_ms),
+        )),
     ];
     RecordBatch::try_new(schema(), columns).context("building dataset batch")
 }
@@ -144,9 +160,17 @@ pub struct CommitInfo {
 }
 
 /// Commits `rows` (unique by doc_id) as the next version of `name`.
-pub async fn commit(storage: &Storage, name: &str, rows: &[DatasetRow], info: CommitInfo) -> anyhow::Result<DatasetManifest> {
+pub async fn commit(
+    storage: &Storage,
+    name: &str,
+    rows: &[DatasetRow],
+    info: CommitInfo,
+) -> anyhow::Result<DatasetManifest> {
     let mut seen = std::collections::HashSet::new();
-    anyhow::ensure!(rows.iter().all(|r| seen.insert(r.doc_id.as_str())), "dataset rows must be unique by doc_id");
+    anyhow::ensure!(
+        rows.iter().all(|r| seen.insert(r.doc_id.as_str())),
+        "dataset rows must be unique by doc_id"
+    );
     for _attempt in 0..5 {
         let parent = storage.latest_version(&prefix(name)).await?;
         let version = parent.unwrap_or(0) + 1;
@@ -155,7 +179,12 @@ pub async fn commit(storage: &Storage, name: &str, rows: &[DatasetRow], info: Co
         for (i, chunk) in rows.chunks(PART_ROWS).enumerate() {
             let bytes = write_parquet(&to_batch(chunk)?)?;
             let path = format!("{dir}/part-{i:05}.parquet");
-            parts.push(PartInfo { path: path.clone(), rows: chunk.len(), bytes: bytes.len(), sha256: sha256_hex(&bytes) });
+            parts.push(PartInfo {
+                path: path.clone(),
+                rows: chunk.len(),
+                bytes: bytes.len(),
+                sha256: sha256_hex(&bytes),
+            });
             storage.put(&path, bytes).await?;
         }
         let mut counts_by_label = BTreeMap::new();
@@ -175,14 +204,21 @@ pub async fn commit(storage: &Storage, name: &str, rows: &[DatasetRow], info: Co
             counts_by_label,
             counts_by_source,
             counts_by_split,
-            schema: schema().fields().iter().map(|f| (f.name().clone(), f.data_type().to_string())).collect(),
+            schema: schema()
+                .fields()
+                .iter()
+                .map(|f| (f.name().clone(), f.data_type().to_string()))
+                .collect(),
             parts,
             split_rule: format!("test if unit_hash(doc_id, \"dataset-split\") < {TEST_FRACTION}"),
             cost: info.cost.clone(),
             learning_curve: info.learning_curve.clone(),
             trigger: info.trigger.clone(),
         };
-        match storage.put_json_create_only(&format!("{dir}/manifest.json"), &manifest).await {
+        match storage
+            .put_json_create_only(&format!("{dir}/manifest.json"), &manifest)
+            .await
+        {
             Ok(()) => return Ok(manifest),
             // Someone else committed this number first; our parts are orphaned, try the next.
             Err(PutError::AlreadyExists(_)) => continue,
@@ -197,22 +233,44 @@ pub async fn list_names(storage: &Storage) -> anyhow::Result<Vec<String>> {
         .list("datasets")
         .await?
         .iter()
-        .filter_map(|k| k.strip_prefix("datasets/")?.split('/').next().map(str::to_string))
+        .filter_map(|k| {
+            k.strip_prefix("datasets/")?
+                .split('/')
+                .next()
+                .map(str::to_string)
+        })
         .collect();
     names.dedup();
     Ok(names)
 }
 
-pub async fn manifest(storage: &Storage, name: &str, version: u64) -> anyhow::Result<DatasetManifest> {
-    storage.get_json(&format!("{}/{}/manifest.json", prefix(name), version_dir(version))).await
+pub async fn manifest(
+    storage: &Storage,
+    name: &str,
+    version: u64,
+) -> anyhow::Result<DatasetManifest> {
+    storage
+        .get_json(&format!(
+            "{}/{}/manifest.json",
+            prefix(name),
+            version_dir(version)
+        ))
+        .await
 }
 
 /// All rows of a version, verifying each part's checksum.
-pub async fn read_rows(storage: &Storage, manifest: &DatasetManifest) -> anyhow::Result<Vec<DatasetRow>> {
+pub async fn read_rows(
+    storage: &Storage,
+    manifest: &DatasetManifest,
+) -> anyhow::Result<Vec<DatasetRow>> {
     let mut rows = Vec::with_capacity(manifest.rows);
     for part in &manifest.parts {
         let bytes = storage.get(&part.path).await?;
-        anyhow::ensure!(sha256_hex(&bytes) == part.sha256, "{} does not match its checksum", part.path);
+        anyhow::ensure!(
+            sha256_hex(&bytes) == part.sha256,
+            "{} does not match its checksum",
+            part.path
+        );
         for batch in read_parquet(bytes)? {
             rows.extend(from_batch(&batch)?);
         }
@@ -244,14 +302,19 @@ fn from_batch(batch: &RecordBatch) -> anyhow::Result<Vec<DatasetRow>> {
     (0..batch.num_rows())
         .map(|i| {
             let names = annotators.value(i);
-            let names = names.as_any().downcast_ref::<StringArray>().context("annotators must be a list of strings")?;
+            let names = names
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .context("annotators must be a list of strings")?;
             Ok(DatasetRow {
                 doc_id: doc_id.value(i).to_string(),
                 text: text.value(i).to_string(),
                 label: label.value(i).to_string(),
                 source: source.value(i).to_string(),
                 confidence: opt_f32(confidence, i),
-                annotators: (0..names.len()).map(|j| names.value(j).to_string()).collect(),
+                annotators: (0..names.len())
+                    .map(|j| names.value(j).to_string())
+                    .collect(),
                 agreement: opt_f64(agreement, i),
                 cost_usd: cost.value(i),
                 model_version: opt_i64(model_version, i),
@@ -288,15 +351,29 @@ mod tests {
     async fn commit_read_and_version_chain() {
         let dir = tempfile::tempdir().expect("tempdir");
         let storage = Storage::from_url(dir.path().to_str().expect("utf8")).expect("store");
-        let info = || CommitInfo { cost: CostTotals::default(), learning_curve: serde_json::Value::Null, trigger: "test".into() };
+        let info = || CommitInfo {
+            cost: CostTotals::default(),
+            learning_curve: serde_json::Value::Null,
+            trigger: "test".into(),
+        };
         let rows = vec![row("a", "x"), row("b", "y")];
         let m1 = commit(&storage, "d", &rows, info()).await.expect("commit");
         assert_eq!((m1.version, m1.parent_version, m1.rows), (1, None, 2));
-        let m2 = commit(&storage, "d", &rows[..1], info()).await.expect("commit");
+        let m2 = commit(&storage, "d", &rows[..1], info())
+            .await
+            .expect("commit");
         assert_eq!((m2.version, m2.parent_version), (2, Some(1)));
         assert_eq!(read_rows(&storage, &m1).await.expect("read"), rows);
         assert_eq!(m1.counts_by_label.get("x"), Some(&1));
-        assert!(commit(&storage, "d", &[row("a", "x"), row("a", "y")], info()).await.is_err(), "duplicates rejected");
-        assert_eq!(list_names(&storage).await.expect("names"), vec!["d".to_string()]);
+        assert!(
+            commit(&storage, "d", &[row("a", "x"), row("a", "y")], info())
+                .await
+                .is_err(),
+            "duplicates rejected"
+        );
+        assert_eq!(
+            list_names(&storage).await.expect("names"),
+            vec!["d".to_string()]
+        );
     }
 }

@@ -40,7 +40,13 @@ pub const SERVICE: &str = "labeling-queue";
 pub async fn start(ctx: &ServiceContext, config: QueueServiceConfig) -> anyhow::Result<Service> {
     let config = config.resolve()?;
     latentlabel_common::metrics::init(SERVICE);
-    metrics::init(&config.annotators.iter().map(|a| a.name.clone()).collect::<Vec<_>>());
+    metrics::init(
+        &config
+            .annotators
+            .iter()
+            .map(|a| a.name.clone())
+            .collect::<Vec<_>>(),
+    );
     let (curator, rows, offsets) = service::rebuild(ctx, &config).await?;
     let shared = Arc::new(queue::Shared {
         curator: Mutex::new(curator),
@@ -48,19 +54,41 @@ pub async fn start(ctx: &ServiceContext, config: QueueServiceConfig) -> anyhow::
         rows: Mutex::new(rows),
         rows_since_commit: Mutex::new(0),
     });
-    if let Ok(Some(v)) = ctx.storage.latest_version(&dataset::prefix(&config.dataset_name)).await {
+    if let Ok(Some(v)) = ctx
+        .storage
+        .latest_version(&dataset::prefix(&config.dataset_name))
+        .await
+    {
         metrics::DATASET_VERSION.set(v as i64);
     }
     let tokens = auth::Tokens::new(&config.annotators, config.admin_token.as_deref());
-    let routes = api::routes(api::ApiState { ctx: ctx.clone(), config: Arc::new(config.clone()), shared: shared.clone(), tokens });
-    ctx.health.component(SERVICE).store(true, std::sync::atomic::Ordering::Relaxed);
+    let routes = api::routes(api::ApiState {
+        ctx: ctx.clone(),
+        config: Arc::new(config.clone()),
+        shared: shared.clone(),
+        tokens,
+    });
+    ctx.health
+        .component(SERVICE)
+        .store(true, std::sync::atomic::Ordering::Relaxed);
 
-    let housekeeping = tokio::spawn(service::housekeeping(ctx.clone(), config.clone(), shared.clone()));
+    let housekeeping = tokio::spawn(service::housekeeping(
+        ctx.clone(),
+        config.clone(),
+        shared.clone(),
+    ));
     let ctx = ctx.clone();
     let task = tokio::spawn(async move {
         let routed = service::route_scored(ctx, config, shared, offsets).await;
-        let kept = housekeeping.await.map_err(|e| anyhow::anyhow!("housekeeping task: {e}")).and_then(|r| r);
+        let kept = housekeeping
+            .await
+            .map_err(|e| anyhow::anyhow!("housekeeping task: {e}"))
+            .and_then(|r| r);
         routed.and(kept)
     });
-    Ok(Service { name: SERVICE, routes, task })
+    Ok(Service {
+        name: SERVICE,
+        routes,
+        task,
+    })
 }

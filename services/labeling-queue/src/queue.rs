@@ -37,7 +37,11 @@ pub struct DisplayCache {
 
 impl DisplayCache {
     pub fn new(capacity: usize) -> Self {
-        Self { capacity, map: HashMap::new(), order: VecDeque::new() }
+        Self {
+            capacity,
+            map: HashMap::new(),
+            order: VecDeque::new(),
+        }
     }
 
     pub fn insert(&mut self, doc_id: &str, display: Display) {
@@ -75,16 +79,26 @@ pub fn scored_item(doc: &ScoredDocument) -> ScoredItem {
         margin: f64::from(doc.margin).clamp(0.0, 1.0),
         entropy: f64::from(doc.entropy).max(0.0),
         top_topic: doc.top_topics.first().map(|t| t.topic.max(0) as u32),
-        topics: doc.top_topics.iter().map(|t| (t.topic.max(0) as u32, t.weight)).collect(),
+        topics: doc
+            .top_topics
+            .iter()
+            .map(|t| (t.topic.max(0) as u32, t.weight))
+            .collect(),
         model_version: doc.model_version.to_string(),
-        classifier_version: doc.classifier_version.map(|v| v.to_string()).unwrap_or_default(),
+        classifier_version: doc
+            .classifier_version
+            .map(|v| v.to_string())
+            .unwrap_or_default(),
     }
 }
 
 pub fn display_of(doc: &ScoredDocument) -> Display {
     Display {
         topics: doc.top_topics.clone(),
-        suggestion: doc.label.clone().map(|label| Suggestion { label, confidence: doc.confidence }),
+        suggestion: doc.label.clone().map(|label| Suggestion {
+            label,
+            confidence: doc.confidence,
+        }),
     }
 }
 
@@ -189,7 +203,9 @@ pub fn annotation_record(event: &latentlabel_curation::LabelEvent) -> Annotation
 
 pub fn curation_event(record: &AnnotationEvent) -> Option<latentlabel_curation::LabelEvent> {
     let action = match (record.action.as_str(), &record.label) {
-        ("label", Some(label)) => Action::Label { label: label.clone() },
+        ("label", Some(label)) => Action::Label {
+            label: label.clone(),
+        },
         ("skip", _) => Action::Skip,
         _ => return None,
     };
@@ -234,7 +250,10 @@ mod tests {
         assert!(upsert_row(&mut rows, row("human", "b")));
         assert!(!upsert_row(&mut rows, row("model", "a")));
         assert_eq!(rows["d"].label, "b");
-        assert!(!upsert_row(&mut rows, row("human", "b")), "replays change nothing");
+        assert!(
+            !upsert_row(&mut rows, row("human", "b")),
+            "replays change nothing"
+        );
     }
 
     #[test]

@@ -34,23 +34,42 @@ struct Checkpoint {
 }
 
 fn checkpoint_key(config: &QueueServiceConfig) -> String {
-    format!("checkpoints/labeling-queue/{}/state.json", config.dataset_name)
+    format!(
+        "checkpoints/labeling-queue/{}/state.json",
+        config.dataset_name
+    )
 }
 
 /// Restores the curator and the dataset rows. Returns the scored-topic offsets to resume from.
-pub async fn rebuild(ctx: &ServiceContext, config: &QueueServiceConfig) -> anyhow::Result<(Curator, BTreeMap<String, dataset::DatasetRow>, BTreeMap<i32, i64>)> {
+pub async fn rebuild(
+    ctx: &ServiceContext,
+    config: &QueueServiceConfig,
+) -> anyhow::Result<(
+    Curator,
+    BTreeMap<String, dataset::DatasetRow>,
+    BTreeMap<i32, i64>,
+)> {
     let (mut curator, offsets) = match ctx.storage.get_opt(&checkpoint_key(config)).await? {
         Some(bytes) => {
-            let cp: Checkpoint = serde_json::from_slice(&bytes).context("parsing labeling-queue checkpoint")?;
+            let cp: Checkpoint =
+                serde_json::from_slice(&bytes).context("parsing labeling-queue checkpoint")?;
             // The checkpoint carries the config it ran with; the current file wins.
-            let curator = cp.curator.with_config(config.curation.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let curator = cp
+                .curator
+                .with_config(config.curation.clone())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             (curator, cp.scored_offsets)
         }
-        None => (Curator::new(config.curation.clone()).map_err(|e| anyhow::anyhow!("{e}"))?, BTreeMap::new()),
+        None => (
+            Curator::new(config.curation.clone()).map_err(|e| anyhow::anyhow!("{e}"))?,
+            BTreeMap::new(),
+        ),
     };
     let mut applied = 0usize;
     for msg in read_to_end(ctx, &ctx.topics.annotations).await? {
-        let Ok(record) = ctx.codec.decode_cached::<AnnotationEvent>(&msg) else { continue };
+        let Ok(record) = ctx.codec.decode_cached::<AnnotationEvent>(&msg) else {
+            continue;
+        };
         if let Some(event) = queue::curation_event(&record) {
             if curator.apply_label_event(&event).is_ok() {
                 applied += 1;
@@ -59,24 +78,34 @@ pub async fn rebuild(ctx: &ServiceContext, config: &QueueServiceConfig) -> anyho
     }
     let mut rows = BTreeMap::new();
     for msg in read_to_end(ctx, &ctx.topics.labels).await? {
-        let Ok(event) = ctx.codec.decode_cached::<LabelEvent>(&msg) else { continue };
+        let Ok(event) = ctx.codec.decode_cached::<LabelEvent>(&msg) else {
+            continue;
+        };
         if matches!(event.source.as_str(), "model" | "human" | "consensus") {
             queue::upsert_row(&mut rows, queue::dataset_row(&event));
         }
     }
-    tracing::info!(annotation_events = applied, dataset_rows = rows.len(), "labeling queue rebuilt");
+    tracing::info!(
+        annotation_events = applied,
+        dataset_rows = rows.len(),
+        "labeling queue rebuilt"
+    );
     Ok((curator, rows, offsets))
 }
 
 /// Every record of `topic` up to its current end (all partitions), payloads only.
 async fn read_to_end(ctx: &ServiceContext, topic: &str) -> anyhow::Result<Vec<Vec<u8>>> {
-    let consumer = ctx.kafka.consumer(&format!("latentlabel-labeling-replay-{}", std::process::id()))?;
+    let consumer = ctx.kafka.consumer(&format!(
+        "latentlabel-labeling-replay-{}",
+        std::process::id()
+    ))?;
     let ends = tokio::task::block_in_place(|| -> anyhow::Result<Vec<(i32, i64)>> {
         let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
         let mut ends = Vec::new();
         for t in metadata.topics().iter().filter(|t| t.name() == topic) {
             for p in t.partitions() {
-                let (low, high) = consumer.fetch_watermarks(topic, p.id(), Duration::from_secs(10))?;
+                let (low, high) =
+                    consumer.fetch_watermarks(topic, p.id(), Duration::from_secs(10))?;
                 if high > low {
                     ends.push((p.id(), high));
                 }
@@ -108,36 +137,57 @@ async fn read_to_end(ctx: &ServiceContext, topic: &str) -> anyhow::Result<Vec<Ve
     Ok(out)
 }
 
-pub async fn save_checkpoint(ctx: &ServiceContext, config: &QueueServiceConfig, shared: &Shared, offsets: &BTreeMap<i32, i64>) -> anyhow::Result<()> {
+pub async fn save_checkpoint(
+    ctx: &ServiceContext,
+    config: &QueueServiceConfig,
+    shared: &Shared,
+    offsets: &BTreeMap<i32, i64>,
+) -> anyhow::Result<()> {
     // Serialise under the lock so the state and the offsets it reflects agree.
     let bytes = {
-        let curator = shared.curator.lock().map_err(|_| anyhow::anyhow!("curator lock poisoned"))?;
+        let curator = shared
+            .curator
+            .lock()
+            .map_err(|_| anyhow::anyhow!("curator lock poisoned"))?;
         #[derive(Serialize)]
         struct CheckpointRef<'a> {
             curator: &'a Curator,
             scored_offsets: &'a BTreeMap<i32, i64>,
         }
-        serde_json::to_vec(&CheckpointRef { curator: &curator, scored_offsets: offsets })?
+        serde_json::to_vec(&CheckpointRef {
+            curator: &curator,
+            scored_offsets: offsets,
+        })?
     };
     ctx.storage.put(&checkpoint_key(config), bytes).await
 }
 
 /// Consumes scored documents and offers them to the curator.
-pub async fn route_scored(ctx: ServiceContext, config: QueueServiceConfig, shared: Arc<Shared>, mut offsets: BTreeMap<i32, i64>) -> anyhow::Result<()> {
+pub async fn route_scored(
+    ctx: ServiceContext,
+    config: QueueServiceConfig,
+    shared: Arc<Shared>,
+    mut offsets: BTreeMap<i32, i64>,
+) -> anyhow::Result<()> {
     let consumer: StreamConsumer = ctx.kafka.consumer(&config.group_id)?;
     let topic = ctx.topics.scored.clone();
-    let metadata = tokio::task::block_in_place(|| consumer.fetch_metadata(Some(&topic), Duration::from_secs(10)))?;
+    let metadata = tokio::task::block_in_place(|| {
+        consumer.fetch_metadata(Some(&topic), Duration::from_secs(10))
+    })?;
     let mut tpl = TopicPartitionList::new();
     for t in metadata.topics().iter().filter(|t| t.name() == topic) {
         for p in t.partitions() {
-            let offset = offsets.get(&p.id()).map_or(Offset::Beginning, |o| Offset::Offset(*o));
+            let offset = offsets
+                .get(&p.id())
+                .map_or(Offset::Beginning, |o| Offset::Offset(*o));
             tpl.add_partition_offset(&topic, p.id(), offset)?;
         }
     }
     anyhow::ensure!(tpl.count() > 0, "topic {topic} has no partitions");
     consumer.assign(&tpl)?;
     let consumed = common_metrics::KAFKA_CONSUMED.with_label_values(&[SERVICE]);
-    let mut checkpoint_timer = tokio::time::interval(Duration::from_secs(config.checkpoint_every_secs.max(1)));
+    let mut checkpoint_timer =
+        tokio::time::interval(Duration::from_secs(config.checkpoint_every_secs.max(1)));
     loop {
         tokio::select! {
             _ = ctx.shutdown.cancelled() => break,
@@ -176,8 +226,14 @@ fn commit_hint(consumer: &StreamConsumer, topic: &str, offsets: &BTreeMap<i32, i
     for (p, o) in offsets {
         let _ = tpl.add_partition_offset(topic, *p, Offset::Offset(*o));
     }
-    if tpl.count() > 0 && consumer.commit(&tpl, rdkafka::consumer::CommitMode::Async).is_ok() {
-        common_metrics::KAFKA_COMMITS.with_label_values(&[SERVICE]).inc();
+    if tpl.count() > 0
+        && consumer
+            .commit(&tpl, rdkafka::consumer::CommitMode::Async)
+            .is_ok()
+    {
+        common_metrics::KAFKA_COMMITS
+            .with_label_values(&[SERVICE])
+            .inc();
     }
 }
 
@@ -195,7 +251,13 @@ fn offer(shared: &Shared, doc: &ScoredDocument) {
         }
         Ok(Routing::Audit { .. }) => {
             if let Ok(mut d) = shared.display.lock() {
-                d.insert(&doc.id, queue::Display { topics: doc.top_topics.clone(), suggestion: None });
+                d.insert(
+                    &doc.id,
+                    queue::Display {
+                        topics: doc.top_topics.clone(),
+                        suggestion: None,
+                    },
+                );
             }
         }
         Ok(_) => {}
@@ -203,8 +265,15 @@ fn offer(shared: &Shared, doc: &ScoredDocument) {
     }
 }
 
-fn dead_letter(ctx: &ServiceContext, msg: &rdkafka::message::BorrowedMessage<'_>, reason: &'static str, message: &str) -> anyhow::Result<OutRecord> {
-    common_metrics::DEADLETTERS.with_label_values(&[SERVICE, reason]).inc();
+fn dead_letter(
+    ctx: &ServiceContext,
+    msg: &rdkafka::message::BorrowedMessage<'_>,
+    reason: &'static str,
+    message: &str,
+) -> anyhow::Result<OutRecord> {
+    common_metrics::DEADLETTERS
+        .with_label_values(&[SERVICE, reason])
+        .inc();
     let letter = DeadLetter {
         service: SERVICE.into(),
         source_topic: msg.topic().into(),
@@ -216,7 +285,11 @@ fn dead_letter(ctx: &ServiceContext, msg: &rdkafka::message::BorrowedMessage<'_>
         payload: msg.payload().unwrap_or_default().to_vec(),
         failed_at_ms: latentlabel_common::records::now_ms(),
     };
-    Ok(OutRecord::new(&ctx.topics.deadletter, format!("{}:{}:{}", msg.topic(), msg.partition(), msg.offset()), ctx.codec.encode(&letter)?))
+    Ok(OutRecord::new(
+        &ctx.topics.deadletter,
+        format!("{}:{}:{}", msg.topic(), msg.partition(), msg.offset()),
+        ctx.codec.encode(&letter)?,
+    ))
 }
 
 /// Publishes finalized labels, adds them to the dataset rows, then acknowledges them.
@@ -232,7 +305,11 @@ pub async fn publish_outbox(ctx: &ServiceContext, shared: &Shared) -> anyhow::Re
     let mut events = Vec::with_capacity(pending.len());
     for label in &pending {
         let event = queue::label_event(label);
-        records.push(OutRecord::new(&ctx.topics.labels, label.doc_id.clone(), ctx.codec.encode(&event)?));
+        records.push(OutRecord::new(
+            &ctx.topics.labels,
+            label.doc_id.clone(),
+            ctx.codec.encode(&event)?,
+        ));
         events.push(event);
     }
     pipeline::send_all(SERVICE, &ctx.producer, &records).await?;
@@ -255,15 +332,41 @@ pub async fn publish_outbox(ctx: &ServiceContext, shared: &Shared) -> anyhow::Re
 }
 
 /// Commits the current rows as the next dataset version.
-pub async fn commit_dataset(ctx: &ServiceContext, config: &QueueServiceConfig, shared: &Shared, trigger: &str) -> anyhow::Result<DatasetManifest> {
+pub async fn commit_dataset(
+    ctx: &ServiceContext,
+    config: &QueueServiceConfig,
+    shared: &Shared,
+    trigger: &str,
+) -> anyhow::Result<DatasetManifest> {
     publish_outbox(ctx, shared).await?;
-    let rows: Vec<_> = shared.rows.lock().map_err(|_| anyhow::anyhow!("rows lock poisoned"))?.values().cloned().collect();
+    let rows: Vec<_> = shared
+        .rows
+        .lock()
+        .map_err(|_| anyhow::anyhow!("rows lock poisoned"))?
+        .values()
+        .cloned()
+        .collect();
     anyhow::ensure!(!rows.is_empty(), "no labeled documents to commit yet");
-    let cost = shared.curator.lock().map(|c| c.cost_summary()).map_err(|_| anyhow::anyhow!("curator lock poisoned"))?;
-    let mut totals = CostTotals { total_usd: cost.total_spend_usd, ..Default::default() };
-    totals.by_source_usd.insert("human".into(), cost.human_spend_usd);
-    totals.by_source_usd.insert("model".into(), cost.model_spend_usd);
-    for (k, v) in [("human", cost.cost_per_label_human_usd), ("model", cost.cost_per_label_model_usd), ("all", cost.cost_per_label_all_usd)] {
+    let cost = shared
+        .curator
+        .lock()
+        .map(|c| c.cost_summary())
+        .map_err(|_| anyhow::anyhow!("curator lock poisoned"))?;
+    let mut totals = CostTotals {
+        total_usd: cost.total_spend_usd,
+        ..Default::default()
+    };
+    totals
+        .by_source_usd
+        .insert("human".into(), cost.human_spend_usd);
+    totals
+        .by_source_usd
+        .insert("model".into(), cost.model_spend_usd);
+    for (k, v) in [
+        ("human", cost.cost_per_label_human_usd),
+        ("model", cost.cost_per_label_model_usd),
+        ("all", cost.cost_per_label_all_usd),
+    ] {
         if let Some(v) = v {
             totals.cost_per_label_usd.insert(k.into(), v);
         }
@@ -274,18 +377,37 @@ pub async fn commit_dataset(ctx: &ServiceContext, config: &QueueServiceConfig, s
         .flatten()
         .and_then(|m| m.get("learning_curve").cloned())
         .unwrap_or(serde_json::Value::Null);
-    let manifest = dataset::commit(&ctx.storage, &config.dataset_name, &rows, CommitInfo { cost: totals, learning_curve, trigger: trigger.into() }).await?;
+    let manifest = dataset::commit(
+        &ctx.storage,
+        &config.dataset_name,
+        &rows,
+        CommitInfo {
+            cost: totals,
+            learning_curve,
+            trigger: trigger.into(),
+        },
+    )
+    .await?;
     if let Ok(mut n) = shared.rows_since_commit.lock() {
         *n = 0;
     }
     metrics::DATASET_VERSION.set(manifest.version as i64);
     metrics::DATASET_ROWS.set(manifest.rows as i64);
-    tracing::info!(version = manifest.version, rows = manifest.rows, trigger, "dataset version committed");
+    tracing::info!(
+        version = manifest.version,
+        rows = manifest.rows,
+        trigger,
+        "dataset version committed"
+    );
     Ok(manifest)
 }
 
 /// Timers: publish labels, commit datasets, expire leases, refresh metrics and the learning curve.
-pub async fn housekeeping(ctx: ServiceContext, config: QueueServiceConfig, shared: Arc<Shared>) -> anyhow::Result<()> {
+pub async fn housekeeping(
+    ctx: ServiceContext,
+    config: QueueServiceConfig,
+    shared: Arc<Shared>,
+) -> anyhow::Result<()> {
     let mut fast = tokio::time::interval(Duration::from_millis(500));
     let mut slow = tokio::time::interval(Duration::from_secs(5));
     let mut last_commit = std::time::Instant::now();
@@ -325,18 +447,36 @@ fn export_metrics(shared: &Shared, spend_seen: &mut [f64; 2]) {
     let agreement = c.agreement();
     let annotators = c.all_annotator_stats();
     drop(c);
-    metrics::QUEUE_TASKS.with_label_values(&["queued"]).set((stats.open_routine + stats.open_audit) as i64);
-    metrics::QUEUE_TASKS.with_label_values(&["leased"]).set(stats.active_leases as i64);
+    metrics::QUEUE_TASKS
+        .with_label_values(&["queued"])
+        .set((stats.open_routine + stats.open_audit) as i64);
+    metrics::QUEUE_TASKS
+        .with_label_values(&["leased"])
+        .set(stats.active_leases as i64);
     metrics::HUMAN_ROUTING.set(i64::from(stats.routing_stopped.is_none()));
     if let Some(p) = stats.audit_precision {
         metrics::AUTO_PRECISION.set(p);
     }
-    for (source, value) in [("human", cost.cost_per_label_human_usd), ("model", cost.cost_per_label_model_usd), ("all", cost.cost_per_label_all_usd)] {
-        metrics::COST_PER_LABEL.with_label_values(&[source]).set(value.unwrap_or(0.0));
+    for (source, value) in [
+        ("human", cost.cost_per_label_human_usd),
+        ("model", cost.cost_per_label_model_usd),
+        ("all", cost.cost_per_label_all_usd),
+    ] {
+        metrics::COST_PER_LABEL
+            .with_label_values(&[source])
+            .set(value.unwrap_or(0.0));
     }
-    for (i, (source, total)) in [("human", cost.human_spend_usd), ("model", cost.model_spend_usd)].into_iter().enumerate() {
+    for (i, (source, total)) in [
+        ("human", cost.human_spend_usd),
+        ("model", cost.model_spend_usd),
+    ]
+    .into_iter()
+    .enumerate()
+    {
         if total > spend_seen[i] {
-            metrics::SPEND.with_label_values(&[source]).inc_by(total - spend_seen[i]);
+            metrics::SPEND
+                .with_label_values(&[source])
+                .inc_by(total - spend_seen[i]);
             spend_seen[i] = total;
         }
     }
@@ -346,7 +486,9 @@ fn export_metrics(shared: &Shared, spend_seen: &mut [f64; 2]) {
     }
     for a in annotators {
         if let Some(acc) = a.gold_accuracy() {
-            metrics::ANNOTATOR_ACCURACY.with_label_values(&[&a.annotator]).set(acc);
+            metrics::ANNOTATOR_ACCURACY
+                .with_label_values(&[&a.annotator])
+                .set(acc);
         }
     }
 }

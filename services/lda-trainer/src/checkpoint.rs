@@ -51,13 +51,29 @@ fn dir(model_name: &str) -> String {
 
 pub async fn load(storage: &Storage, model_name: &str) -> anyhow::Result<Option<Checkpoint>> {
     let meta_path = format!("{}/checkpoint.json", dir(model_name));
-    let Some(bytes) = storage.get_opt(&meta_path).await? else { return Ok(None) };
-    let meta: CheckpointMeta = serde_json::from_slice(&bytes).with_context(|| format!("parsing {meta_path}"))?;
+    let Some(bytes) = storage.get_opt(&meta_path).await? else {
+        return Ok(None);
+    };
+    let meta: CheckpointMeta =
+        serde_json::from_slice(&bytes).with_context(|| format!("parsing {meta_path}"))?;
     let raw = storage.get(&meta.lambda_path).await?;
-    anyhow::ensure!(sha256_hex(&raw) == meta.lambda_sha256, "{} does not match its checksum", meta.lambda_path);
+    anyhow::ensure!(
+        sha256_hex(&raw) == meta.lambda_sha256,
+        "{} does not match its checksum",
+        meta.lambda_path
+    );
     let (k, v) = meta.lambda_shape;
-    anyhow::ensure!(raw.len() == k * v * 4, "{} has {} bytes, expected {}", meta.lambda_path, raw.len(), k * v * 4);
-    let values: Vec<f32> = raw.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    anyhow::ensure!(
+        raw.len() == k * v * 4,
+        "{} has {} bytes, expected {}",
+        meta.lambda_path,
+        raw.len(),
+        k * v * 4
+    );
+    let values: Vec<f32> = raw
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
     let lambda = Array2::from_shape_vec((k, v), values).context("lambda shape")?;
     let model = OnlineLda::from_state(LdaState {
         config: meta.config,
@@ -76,7 +92,11 @@ pub async fn load(storage: &Storage, model_name: &str) -> anyhow::Result<Option<
     }))
 }
 
-pub async fn save(storage: &Storage, model_name: &str, checkpoint: &Checkpoint) -> anyhow::Result<()> {
+pub async fn save(
+    storage: &Storage,
+    model_name: &str,
+    checkpoint: &Checkpoint,
+) -> anyhow::Result<()> {
     let model = &checkpoint.model;
     let lambda = model.lambda();
     let mut raw = Vec::with_capacity(lambda.len() * 4);
@@ -103,9 +123,15 @@ pub async fn save(storage: &Storage, model_name: &str, checkpoint: &Checkpoint) 
         .ok()
         .flatten()
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .and_then(|v| v.get("lambda_path").and_then(|p| p.as_str()).map(str::to_string));
+        .and_then(|v| {
+            v.get("lambda_path")
+                .and_then(|p| p.as_str())
+                .map(str::to_string)
+        });
     storage.put(&lambda_path, raw).await?;
-    storage.put_json(&format!("{}/checkpoint.json", dir(model_name)), &meta).await?;
+    storage
+        .put_json(&format!("{}/checkpoint.json", dir(model_name)), &meta)
+        .await?;
     // The old lambda file is garbage once the new checkpoint is in place.
     if let Some(old) = previous.filter(|p| p != &lambda_path) {
         if let Err(e) = storage.delete(&old).await {

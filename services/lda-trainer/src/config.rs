@@ -47,13 +47,29 @@ impl Default for TrainerConfig {
 
 impl TrainerConfig {
     pub fn validate(&self) -> anyhow::Result<()> {
-        self.lda.validate().map_err(|e| anyhow::anyhow!("lda-trainer: {e}"))?;
-        anyhow::ensure!(self.max_vocabulary >= 10, "lda-trainer: max_vocabulary must be at least 10");
-        anyhow::ensure!((0.0..1.0).contains(&self.heldout_fraction), "lda-trainer: heldout_fraction must be in [0, 1)");
-        anyhow::ensure!(self.snapshot_every_updates > 0, "lda-trainer: snapshot_every_updates must be > 0");
-        anyhow::ensure!(self.checkpoint_every_updates > 0, "lda-trainer: checkpoint_every_updates must be > 0");
+        self.lda
+            .validate()
+            .map_err(|e| anyhow::anyhow!("lda-trainer: {e}"))?;
         anyhow::ensure!(
-            self.model_name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+            self.max_vocabulary >= 10,
+            "lda-trainer: max_vocabulary must be at least 10"
+        );
+        anyhow::ensure!(
+            (0.0..1.0).contains(&self.heldout_fraction),
+            "lda-trainer: heldout_fraction must be in [0, 1)"
+        );
+        anyhow::ensure!(
+            self.snapshot_every_updates > 0,
+            "lda-trainer: snapshot_every_updates must be > 0"
+        );
+        anyhow::ensure!(
+            self.checkpoint_every_updates > 0,
+            "lda-trainer: checkpoint_every_updates must be > 0"
+        );
+        anyhow::ensure!(
+            self.model_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
             "lda-trainer: model_name may only contain letters, digits, '-' and '_'"
         );
         Ok(())

@@ -41,10 +41,16 @@ pub async fn start(ctx: &ServiceContext, config: TrainerConfig) -> anyhow::Resul
     let trainer = Trainer::restore(ctx, config.clone()).await?;
     let consumer = ctx.kafka.consumer(&config.group_id)?;
     trainer.assign(&consumer, &ctx.topics.tokens)?;
-    ctx.health.component(SERVICE).store(true, std::sync::atomic::Ordering::Relaxed);
+    ctx.health
+        .component(SERVICE)
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     let ctx = ctx.clone();
     let task = tokio::spawn(async move { run_loop(ctx, config, consumer, trainer).await });
-    Ok(Service { name: SERVICE, routes: axum::Router::new(), task })
+    Ok(Service {
+        name: SERVICE,
+        routes: axum::Router::new(),
+        task,
+    })
 }
 
 async fn run_loop(
@@ -75,7 +81,11 @@ async fn run_loop(
             Ok(Ok(msg)) => {
                 consumed.inc();
                 if let Some(letter) = trainer.accept(&ctx, &msg) {
-                    tracing::warn!(partition = msg.partition(), offset = msg.offset(), "undecodable tokenized document");
+                    tracing::warn!(
+                        partition = msg.partition(),
+                        offset = msg.offset(),
+                        "undecodable tokenized document"
+                    );
                     pipeline::send_all(SERVICE, &ctx.producer, &[letter]).await?;
                 }
                 if trainer.batch_full() {
@@ -85,8 +95,12 @@ async fn run_loop(
             }
         }
         if last_lag.elapsed() > std::time::Duration::from_secs(5) {
-            if let Some(lag) = tokio::task::block_in_place(|| latentlabel_common::kafka::consumer_lag(&consumer)) {
-                latentlabel_common::metrics::KAFKA_LAG.with_label_values(&[SERVICE]).set(lag);
+            if let Some(lag) =
+                tokio::task::block_in_place(|| latentlabel_common::kafka::consumer_lag(&consumer))
+            {
+                latentlabel_common::metrics::KAFKA_LAG
+                    .with_label_values(&[SERVICE])
+                    .set(lag);
             }
             last_lag = std::time::Instant::now();
         }
@@ -94,7 +108,11 @@ async fn run_loop(
     // The pending partial batch is not trained: its documents lie after the checkpointed offsets
     // and will be read again on restart.
     trainer.checkpoint(&ctx, &consumer).await?;
-    tracing::info!(updates = trainer.model().updates(), docs_seen = trainer.model().docs_seen(), "trainer stopped");
+    tracing::info!(
+        updates = trainer.model().updates(),
+        docs_seen = trainer.model().docs_seen(),
+        "trainer stopped"
+    );
     Ok(())
 }
 

@@ -3,15 +3,23 @@
 use std::sync::LazyLock;
 
 use prometheus::{
-    register_gauge, register_gauge_vec, register_histogram, register_int_counter, register_int_gauge, Gauge, GaugeVec,
-    Histogram, IntCounter, IntGauge,
+    register_gauge, register_gauge_vec, register_histogram, register_int_counter,
+    register_int_gauge, Gauge, GaugeVec, Histogram, IntCounter, IntGauge,
 };
 
 pub static DOCS_SEEN: LazyLock<IntCounter> = LazyLock::new(|| {
-    register_int_counter!("latentlabel_lda_documents_seen_total", "Documents trained on.").expect("registering metric")
+    register_int_counter!(
+        "latentlabel_lda_documents_seen_total",
+        "Documents trained on."
+    )
+    .expect("registering metric")
 });
 pub static UPDATES: LazyLock<IntCounter> = LazyLock::new(|| {
-    register_int_counter!("latentlabel_lda_updates_total", "Mini-batch updates applied.").expect("registering metric")
+    register_int_counter!(
+        "latentlabel_lda_updates_total",
+        "Mini-batch updates applied."
+    )
+    .expect("registering metric")
 });
 pub static BATCH_SECONDS: LazyLock<Histogram> = LazyLock::new(|| {
     register_histogram!(
@@ -22,21 +30,40 @@ pub static BATCH_SECONDS: LazyLock<Histogram> = LazyLock::new(|| {
     .expect("registering metric")
 });
 pub static VOCABULARY: LazyLock<IntGauge> = LazyLock::new(|| {
-    register_int_gauge!("latentlabel_lda_vocabulary_words", "Words in the model vocabulary.").expect("registering metric")
+    register_int_gauge!(
+        "latentlabel_lda_vocabulary_words",
+        "Words in the model vocabulary."
+    )
+    .expect("registering metric")
 });
 pub static MODEL_VERSION: LazyLock<IntGauge> = LazyLock::new(|| {
-    register_int_gauge!("latentlabel_lda_model_version", "Newest published snapshot version.").expect("registering metric")
+    register_int_gauge!(
+        "latentlabel_lda_model_version",
+        "Newest published snapshot version."
+    )
+    .expect("registering metric")
 });
 pub static LAST_SNAPSHOT: LazyLock<Gauge> = LazyLock::new(|| {
-    register_gauge!("latentlabel_lda_last_snapshot_timestamp_seconds", "Unix time of the newest snapshot.")
-        .expect("registering metric")
+    register_gauge!(
+        "latentlabel_lda_last_snapshot_timestamp_seconds",
+        "Unix time of the newest snapshot."
+    )
+    .expect("registering metric")
 });
 pub static PERPLEXITY: LazyLock<Gauge> = LazyLock::new(|| {
-    register_gauge!("latentlabel_heldout_perplexity", "Held-out perplexity, exp(-per-word bound).").expect("registering metric")
+    register_gauge!(
+        "latentlabel_heldout_perplexity",
+        "Held-out perplexity, exp(-per-word bound)."
+    )
+    .expect("registering metric")
 });
 pub static COHERENCE: LazyLock<GaugeVec> = LazyLock::new(|| {
-    register_gauge_vec!("latentlabel_topic_coherence", "Mean coherence of the topics' top 10 words.", &["measure"])
-        .expect("registering metric")
+    register_gauge_vec!(
+        "latentlabel_topic_coherence",
+        "Mean coherence of the topics' top 10 words.",
+        &["measure"]
+    )
+    .expect("registering metric")
 });
 
 pub fn init() {

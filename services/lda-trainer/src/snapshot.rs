@@ -58,7 +58,11 @@ pub fn model_prefix(model: &str) -> String {
 
 fn topics_batch(lambda: &Array2<f32>, words: &[String]) -> anyhow::Result<RecordBatch> {
     let (k, v) = lambda.dim();
-    anyhow::ensure!(words.len() >= v, "vocabulary has {} words but lambda has {v} columns", words.len());
+    anyhow::ensure!(
+        words.len() >= v,
+        "vocabulary has {} words but lambda has {v} columns",
+        words.len()
+    );
     let n = k * v;
     let mut topic = Vec::with_capacity(n);
     let mut word_id = Vec::with_capacity(n);
@@ -94,7 +98,10 @@ pub fn summarize_topics(model: &OnlineLda, words: &[String], n: usize) -> Vec<To
             let top = model.top_words(t, n);
             TopicSummary {
                 topic: t,
-                words: top.iter().map(|(id, _)| words.get(*id as usize).cloned().unwrap_or_default()).collect(),
+                words: top
+                    .iter()
+                    .map(|(id, _)| words.get(*id as usize).cloned().unwrap_or_default())
+                    .collect(),
                 weights: top.iter().map(|(_, w)| *w).collect(),
             }
         })
@@ -113,7 +120,13 @@ pub async fn write_snapshot(
 ) -> anyhow::Result<SnapshotManifest> {
     let batch = topics_batch(model.lambda(), words)?;
     let bytes = write_parquet(&batch)?;
-    let join = |f: &str| if dir.is_empty() || dir == "." { f.to_string() } else { format!("{dir}/{f}") };
+    let join = |f: &str| {
+        if dir.is_empty() || dir == "." {
+            f.to_string()
+        } else {
+            format!("{dir}/{f}")
+        }
+    };
     let topics_path = join("topics.parquet");
     let manifest = SnapshotManifest {
         model: model_name.to_string(),
@@ -150,7 +163,10 @@ pub struct LoadedSnapshot {
     pub words: Vec<String>,
 }
 
-pub async fn load_snapshot(storage: &Storage, manifest_path: &str) -> anyhow::Result<LoadedSnapshot> {
+pub async fn load_snapshot(
+    storage: &Storage,
+    manifest_path: &str,
+) -> anyhow::Result<LoadedSnapshot> {
     let manifest: SnapshotManifest = storage.get_json(manifest_path).await?;
     let bytes = storage.get(&manifest.topics_path).await?;
     anyhow::ensure!(
@@ -162,11 +178,27 @@ pub async fn load_snapshot(storage: &Storage, manifest_path: &str) -> anyhow::Re
     let mut lambda = Array2::<f32>::zeros((k, v));
     let mut words = vec![String::new(); v];
     for batch in read_parquet(bytes)? {
-        let col = |name: &str| batch.column_by_name(name).with_context(|| format!("topics.parquet lacks column {name}"));
-        let topic = col("topic")?.as_any().downcast_ref::<Int32Array>().context("topic must be int32")?;
-        let word_id = col("word_id")?.as_any().downcast_ref::<Int32Array>().context("word_id must be int32")?;
-        let word = col("word")?.as_any().downcast_ref::<StringArray>().context("word must be utf8")?;
-        let weight = col("weight")?.as_any().downcast_ref::<Float32Array>().context("weight must be float32")?;
+        let col = |name: &str| {
+            batch
+                .column_by_name(name)
+                .with_context(|| format!("topics.parquet lacks column {name}"))
+        };
+        let topic = col("topic")?
+            .as_any()
+            .downcast_ref::<Int32Array>()
+            .context("topic must be int32")?;
+        let word_id = col("word_id")?
+            .as_any()
+            .downcast_ref::<Int32Array>()
+            .context("word_id must be int32")?;
+        let word = col("word")?
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .context("word must be utf8")?;
+        let weight = col("weight")?
+            .as_any()
+            .downcast_ref::<Float32Array>()
+            .context("weight must be float32")?;
         for i in 0..batch.num_rows() {
             let (t, w) = (topic.value(i) as usize, word_id.value(i) as usize);
             anyhow::ensure!(t < k && w < v, "row ({t}, {w}) outside the {k}x{v} matrix");
@@ -176,11 +208,18 @@ pub async fn load_snapshot(storage: &Storage, manifest_path: &str) -> anyhow::Re
             }
         }
     }
-    Ok(LoadedSnapshot { manifest, lambda, words })
+    Ok(LoadedSnapshot {
+        manifest,
+        lambda,
+        words,
+    })
 }
 
 /// The newest committed snapshot of `model`, if any.
-pub async fn latest_manifest_path(storage: &Storage, model: &str) -> anyhow::Result<Option<String>> {
+pub async fn latest_manifest_path(
+    storage: &Storage,
+    model: &str,
+) -> anyhow::Result<Option<String>> {
     Ok(storage
         .latest_version(&model_prefix(model))
         .await?

@@ -39,15 +39,36 @@ impl Trainer {
         let restored = checkpoint::load(&ctx.storage, &config.model_name).await?;
         // A snapshot may have been published after the last checkpoint (crash in between), so
         // numbering continues after whatever is in storage.
-        let published = ctx.storage.latest_version(&snapshot::model_prefix(&config.model_name)).await?.unwrap_or(0);
+        let published = ctx
+            .storage
+            .latest_version(&snapshot::model_prefix(&config.model_name))
+            .await?
+            .unwrap_or(0);
         let (model, vocabulary, offsets, heldout, snapshot_version) = match restored {
             Some(c) => {
-                tracing::info!(updates = c.model.updates(), docs_seen = c.model.docs_seen(), "resuming from checkpoint");
-                (c.model, c.vocabulary, c.offsets, c.heldout.into(), c.snapshot_version.max(published))
+                tracing::info!(
+                    updates = c.model.updates(),
+                    docs_seen = c.model.docs_seen(),
+                    "resuming from checkpoint"
+                );
+                (
+                    c.model,
+                    c.vocabulary,
+                    c.offsets,
+                    c.heldout.into(),
+                    c.snapshot_version.max(published),
+                )
             }
             None => {
-                let model = OnlineLda::new(config.lda.clone(), 0).map_err(|e| anyhow::anyhow!("lda-trainer: {e}"))?;
-                (model, Vocabulary::new(config.max_vocabulary), BTreeMap::new(), VecDeque::new(), published)
+                let model = OnlineLda::new(config.lda.clone(), 0)
+                    .map_err(|e| anyhow::anyhow!("lda-trainer: {e}"))?;
+                (
+                    model,
+                    Vocabulary::new(config.max_vocabulary),
+                    BTreeMap::new(),
+                    VecDeque::new(),
+                    published,
+                )
             }
         };
         metrics::DOCS_SEEN.inc_by(model.docs_seen());
@@ -73,18 +94,26 @@ impl Trainer {
 
     /// Assigns every partition of the tokens topic at the checkpointed positions.
     pub fn assign(&self, consumer: &StreamConsumer, topic: &str) -> anyhow::Result<()> {
-        let metadata = tokio::task::block_in_place(|| consumer.fetch_metadata(Some(topic), std::time::Duration::from_secs(10)))
-            .map_err(|e| anyhow::anyhow!("fetching metadata of {topic}: {e}"))?;
+        let metadata = tokio::task::block_in_place(|| {
+            consumer.fetch_metadata(Some(topic), std::time::Duration::from_secs(10))
+        })
+        .map_err(|e| anyhow::anyhow!("fetching metadata of {topic}: {e}"))?;
         let partitions: Vec<i32> = metadata
             .topics()
             .iter()
             .filter(|t| t.name() == topic)
             .flat_map(|t| t.partitions().iter().map(|p| p.id()))
             .collect();
-        anyhow::ensure!(!partitions.is_empty(), "topic {topic} has no partitions (does it exist?)");
+        anyhow::ensure!(
+            !partitions.is_empty(),
+            "topic {topic} has no partitions (does it exist?)"
+        );
         let mut tpl = TopicPartitionList::new();
         for p in partitions {
-            let offset = self.offsets.get(&p).map_or(Offset::Beginning, |o| Offset::Offset(*o));
+            let offset = self
+                .offsets
+                .get(&p)
+                .map_or(Offset::Beginning, |o| Offset::Offset(*o));
             tpl.add_partition_offset(topic, p, offset)?;
         }
         consumer.assign(&tpl)?;
@@ -92,14 +121,24 @@ impl Trainer {
     }
 
     /// Handles one consumed record. Returns a dead letter to send when it cannot be decoded.
-    pub fn accept(&mut self, ctx: &ServiceContext, msg: &rdkafka::message::BorrowedMessage<'_>) -> Option<OutRecord> {
-        self.read_positions.insert(msg.partition(), msg.offset() + 1);
+    pub fn accept(
+        &mut self,
+        ctx: &ServiceContext,
+        msg: &rdkafka::message::BorrowedMessage<'_>,
+    ) -> Option<OutRecord> {
+        self.read_positions
+            .insert(msg.partition(), msg.offset() + 1);
         let payload = msg.payload().unwrap_or_default();
         let doc: TokenizedDocument = match ctx.codec.decode_cached(payload) {
             Ok(d) => d,
             Err(e) => return dead_letter(ctx, msg, e.reason(), &e.to_string()),
         };
-        let terms: Terms = doc.terms.into_iter().filter(|t| t.count > 0).map(|t| (t.term, t.count as u32)).collect();
+        let terms: Terms = doc
+            .terms
+            .into_iter()
+            .filter(|t| t.count > 0)
+            .map(|t| (t.term, t.count as u32))
+            .collect();
         if terms.is_empty() {
             return None;
         }
@@ -132,7 +171,11 @@ impl Trainer {
             return Ok(());
         }
         let batch = std::mem::take(&mut self.pending);
-        let new_words: usize = batch.iter().flatten().filter(|(w, _)| self.vocabulary.id(w).is_none()).count();
+        let new_words: usize = batch
+            .iter()
+            .flatten()
+            .filter(|(w, _)| self.vocabulary.id(w).is_none())
+            .count();
         if self.vocabulary.len() + new_words > self.config.max_vocabulary {
             let keep = (self.config.max_vocabulary * 9 / 10).min(self.vocabulary.len());
             let remap = self.vocabulary.prune_rarest(keep);
@@ -142,7 +185,9 @@ impl Trainer {
             .iter()
             .map(|terms| {
                 let doc = Document::from_pairs(
-                    terms.iter().filter_map(|(w, c)| self.vocabulary.intern(w).map(|id| (id, *c as f32))),
+                    terms
+                        .iter()
+                        .filter_map(|(w, c)| self.vocabulary.intern(w).map(|id| (id, *c as f32))),
                 );
                 self.vocabulary.observe(&doc.ids);
                 doc
@@ -162,7 +207,12 @@ impl Trainer {
         metrics::DOCS_SEEN.inc_by(stats.docs as u64);
         metrics::UPDATES.inc();
         metrics::VOCABULARY.set(self.vocabulary.len() as i64);
-        tracing::debug!(docs = stats.docs, rho = stats.rho, iters = stats.mean_iterations, "update");
+        tracing::debug!(
+            docs = stats.docs,
+            rho = stats.rho,
+            iters = stats.mean_iterations,
+            "update"
+        );
         self.offsets = self.read_positions.clone();
         self.updates_since_snapshot += 1;
         self.updates_since_checkpoint += 1;
@@ -180,7 +230,13 @@ impl Trainer {
     fn heldout_documents(&self) -> Vec<Document> {
         self.heldout
             .iter()
-            .map(|(_, terms)| Document::from_pairs(terms.iter().filter_map(|(w, c)| self.vocabulary.id(w).map(|id| (id, *c as f32)))))
+            .map(|(_, terms)| {
+                Document::from_pairs(
+                    terms
+                        .iter()
+                        .filter_map(|(w, c)| self.vocabulary.id(w).map(|id| (id, *c as f32))),
+                )
+            })
             .filter(|d| !d.is_empty())
             .collect()
     }
@@ -193,11 +249,22 @@ impl Trainer {
         }
         let bound = self.model.log_perplexity(&docs);
         let top: Vec<Vec<u32>> = (0..self.model.num_topics())
-            .map(|t| self.model.top_words(t, 10).into_iter().map(|(id, _)| id).collect())
+            .map(|t| {
+                self.model
+                    .top_words(t, 10)
+                    .into_iter()
+                    .map(|(id, _)| id)
+                    .collect()
+            })
             .collect();
         let c = coherence::coherence(&top, &docs);
         let finite = |x: f64| x.is_finite().then_some(x);
-        Evaluation { heldout_docs: docs.len(), heldout_perplexity: finite((-bound).exp()), npmi: finite(c.npmi), umass: finite(c.umass) }
+        Evaluation {
+            heldout_docs: docs.len(),
+            heldout_perplexity: finite((-bound).exp()),
+            npmi: finite(c.npmi),
+            umass: finite(c.umass),
+        }
     }
 
     /// Writes a snapshot to object storage, then announces it on the models topic.
@@ -235,7 +302,16 @@ impl Trainer {
             umass: evaluation.umass,
         };
         let payload = ctx.codec.encode(&announcement)?;
-        latentlabel_common::pipeline::send_all(SERVICE, &ctx.producer, &[OutRecord::new(&ctx.topics.models, manifest.model.clone(), payload)]).await?;
+        latentlabel_common::pipeline::send_all(
+            SERVICE,
+            &ctx.producer,
+            &[OutRecord::new(
+                &ctx.topics.models,
+                manifest.model.clone(),
+                payload,
+            )],
+        )
+        .await?;
         metrics::MODEL_VERSION.set(version as i64);
         metrics::LAST_SNAPSHOT.set(now_ms() as f64 / 1000.0);
         if let Some(p) = evaluation.heldout_perplexity {
@@ -258,7 +334,11 @@ impl Trainer {
     }
 
     /// Persists state + offsets, then tells the consumer group (a hint for lag metrics only).
-    pub async fn checkpoint(&mut self, ctx: &ServiceContext, consumer: &StreamConsumer) -> anyhow::Result<()> {
+    pub async fn checkpoint(
+        &mut self,
+        ctx: &ServiceContext,
+        consumer: &StreamConsumer,
+    ) -> anyhow::Result<()> {
         let cp = Checkpoint {
             model: self.model.clone(),
             vocabulary: self.vocabulary.clone(),
@@ -274,7 +354,9 @@ impl Trainer {
         }
         if tpl.count() > 0 {
             match consumer.commit(&tpl, rdkafka::consumer::CommitMode::Async) {
-                Ok(()) => common_metrics::KAFKA_COMMITS.with_label_values(&[SERVICE]).inc(),
+                Ok(()) => common_metrics::KAFKA_COMMITS
+                    .with_label_values(&[SERVICE])
+                    .inc(),
                 Err(e) => tracing::debug!(error = %e, "offset hint commit failed"),
             }
         }
@@ -294,7 +376,9 @@ fn dead_letter(
     reason: &'static str,
     message: &str,
 ) -> Option<OutRecord> {
-    common_metrics::DEADLETTERS.with_label_values(&[SERVICE, reason]).inc();
+    common_metrics::DEADLETTERS
+        .with_label_values(&[SERVICE, reason])
+        .inc();
     let letter = DeadLetter {
         service: SERVICE.into(),
         source_topic: msg.topic().into(),
@@ -307,5 +391,9 @@ fn dead_letter(
         failed_at_ms: now_ms(),
     };
     let payload = ctx.codec.encode(&letter).ok()?;
-    Some(OutRecord::new(&ctx.topics.deadletter, format!("{}:{}:{}", msg.topic(), msg.partition(), msg.offset()), payload))
+    Some(OutRecord::new(
+        &ctx.topics.deadletter,
+        format!("{}:{}:{}", msg.topic(), msg.partition(), msg.offset()),
+        payload,
+    ))
 }

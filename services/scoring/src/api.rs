@@ -32,7 +32,10 @@ pub fn routes(state: ApiState) -> Router {
         .route("/v1/score", post(score_handler))
         .route("/v1/model", get(model_handler))
         .route("/v1/classifier", get(classifier_handler))
-        .route("/v1/scoring/openapi.json", get(|| async { Json(openapi()) }))
+        .route(
+            "/v1/scoring/openapi.json",
+            get(|| async { Json(openapi()) }),
+        )
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }
@@ -55,32 +58,54 @@ struct DocumentIn {
 fn body_error(rejection: BytesRejection) -> ApiError {
     let status = rejection.status();
     if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(status, "too_large", "request body exceeds the configured limit")
+        ApiError::new(
+            status,
+            "too_large",
+            "request body exceeds the configured limit",
+        )
     } else {
         ApiError::new(status, "bad_request", rejection.body_text())
     }
 }
 
-async fn score_handler(State(state): State<ApiState>, body: Result<Bytes, BytesRejection>) -> Result<Json<Value>, ApiError> {
+async fn score_handler(
+    State(state): State<ApiState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
     let body = body.map_err(body_error)?;
-    let request: ScoreRequest = serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("invalid request JSON: {e}")))?;
-    let model = state.models.get().ok_or_else(|| ApiError::unavailable("no topic model loaded yet; the trainer has not published a snapshot"))?;
+    let request: ScoreRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("invalid request JSON: {e}")))?;
+    let model = state.models.get().ok_or_else(|| {
+        ApiError::unavailable("no topic model loaded yet; the trainer has not published a snapshot")
+    })?;
     let classifier = state.classifier.get();
     let run = |text: &str| -> Score {
         let processed = state.tokenizer.process(text);
-        score(&model, &classifier, processed.terms.iter().map(|(w, c)| (w.as_str(), *c)), state.config.top_topics, state.config.top_words)
+        score(
+            &model,
+            &classifier,
+            processed.terms.iter().map(|(w, c)| (w.as_str(), *c)),
+            state.config.top_topics,
+            state.config.top_words,
+        )
     };
     match (request.text, request.texts, request.documents) {
         (Some(text), None, None) => Ok(Json(to_json(None, run(&text)))),
         (None, Some(texts), None) => {
             check_batch(texts.len(), &state.config)?;
-            Ok(Json(json!({ "results": texts.iter().map(|t| to_json(None, run(t))).collect::<Vec<_>>() })))
+            Ok(Json(
+                json!({ "results": texts.iter().map(|t| to_json(None, run(t))).collect::<Vec<_>>() }),
+            ))
         }
         (None, None, Some(docs)) => {
             check_batch(docs.len(), &state.config)?;
-            Ok(Json(json!({ "results": docs.iter().map(|d| to_json(d.id.clone(), run(&d.text))).collect::<Vec<_>>() })))
+            Ok(Json(
+                json!({ "results": docs.iter().map(|d| to_json(d.id.clone(), run(&d.text))).collect::<Vec<_>>() }),
+            ))
         }
-        _ => Err(ApiError::bad_request("send exactly one of \"text\", \"texts\" or \"documents\"")),
+        _ => Err(ApiError::bad_request(
+            "send exactly one of \"text\", \"texts\" or \"documents\"",
+        )),
     }
 }
 
@@ -92,7 +117,10 @@ fn check_batch(n: usize, config: &ScoringConfig) -> Result<(), ApiError> {
         return Err(ApiError::new(
             axum::http::StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
-            format!("batch of {n} texts exceeds the limit of {}", config.max_batch),
+            format!(
+                "batch of {n} texts exceeds the limit of {}",
+                config.max_batch
+            ),
         ));
     }
     Ok(())
@@ -107,8 +135,13 @@ fn to_json(id: Option<String>, s: Score) -> Value {
 }
 
 async fn model_handler(State(state): State<ApiState>) -> Result<Json<Value>, ApiError> {
-    let model = state.models.get().ok_or_else(|| ApiError::unavailable("no topic model loaded yet"))?;
-    Ok(Json(serde_json::to_value(&model.manifest).map_err(ApiError::internal)?))
+    let model = state
+        .models
+        .get()
+        .ok_or_else(|| ApiError::unavailable("no topic model loaded yet"))?;
+    Ok(Json(
+        serde_json::to_value(&model.manifest).map_err(ApiError::internal)?,
+    ))
 }
 
 async fn classifier_handler(State(state): State<ApiState>) -> Json<Value> {

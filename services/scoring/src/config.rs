@@ -62,9 +62,17 @@ impl ScoringConfig {
             self.evaluation_fraction + self.calibration_fraction < 0.9,
             "scoring: evaluation_fraction + calibration_fraction must leave labels to train on"
         );
-        anyhow::ensure!(self.refit_every_labels > 0, "scoring: refit_every_labels must be > 0");
-        anyhow::ensure!(self.max_batch > 0 && self.max_in_flight > 0, "scoring: max_batch and max_in_flight must be > 0");
-        self.classifier.validate().map_err(|e| anyhow::anyhow!("scoring classifier: {e}"))?;
+        anyhow::ensure!(
+            self.refit_every_labels > 0,
+            "scoring: refit_every_labels must be > 0"
+        );
+        anyhow::ensure!(
+            self.max_batch > 0 && self.max_in_flight > 0,
+            "scoring: max_batch and max_in_flight must be > 0"
+        );
+        self.classifier
+            .validate()
+            .map_err(|e| anyhow::anyhow!("scoring classifier: {e}"))?;
         Ok(())
     }
 }

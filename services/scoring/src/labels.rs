@@ -80,7 +80,14 @@ impl LabelBook {
             }
         }
         self.labels.intern(label);
-        self.docs.insert(doc_id.to_string(), Labeled { terms, label: label.to_string(), rank });
+        self.docs.insert(
+            doc_id.to_string(),
+            Labeled {
+                terms,
+                label: label.to_string(),
+                rank,
+            },
+        );
         self.new_since_refit += 1;
         true
     }
@@ -109,7 +116,9 @@ impl LabelBook {
         let mut out = [Vec::new(), Vec::new(), Vec::new()];
         for id in ids {
             let labeled = &self.docs[id];
-            let Some(label) = self.labels.index_of(&labeled.label) else { continue };
+            let Some(label) = self.labels.index_of(&labeled.label) else {
+                continue;
+            };
             let (doc, _) = model.document(labeled.terms.iter().map(|(w, c)| (w.as_str(), *c)));
             let features = model.inference.infer(&doc);
             let slot = match slice_of(id, config) {
@@ -123,18 +132,28 @@ impl LabelBook {
     }
 
     /// Fits a classifier on the current labels. `Ok(None)` while there are too few labels.
-    pub fn refit(&mut self, model: &TopicModel, config: &ScoringConfig) -> anyhow::Result<Option<Fitted>> {
+    pub fn refit(
+        &mut self,
+        model: &TopicModel,
+        config: &ScoringConfig,
+    ) -> anyhow::Result<Option<Fitted>> {
         self.new_since_refit = 0;
         let [train, calibration, evaluation] = self.examples(model, config);
-        let classifier = match Classifier::fit(&train, &calibration, self.labels.len(), &config.classifier) {
-            Ok(c) => c,
-            Err(ClassifyError::InsufficientLabels { .. } | ClassifyError::TooFewClasses { .. }) => return Ok(None),
-            Err(e) => return Err(anyhow::anyhow!("fitting classifier: {e}")),
-        };
+        let classifier =
+            match Classifier::fit(&train, &calibration, self.labels.len(), &config.classifier) {
+                Ok(c) => c,
+                Err(
+                    ClassifyError::InsufficientLabels { .. } | ClassifyError::TooFewClasses { .. },
+                ) => return Ok(None),
+                Err(e) => return Err(anyhow::anyhow!("fitting classifier: {e}")),
+            };
         let eval = if evaluation.is_empty() {
             None
         } else {
-            Some(evaluate(&classifier, &evaluation, config.classifier.ece_bins).map_err(|e| anyhow::anyhow!("evaluating classifier: {e}"))?)
+            Some(
+                evaluate(&classifier, &evaluation, config.classifier.ece_bins)
+                    .map_err(|e| anyhow::anyhow!("evaluating classifier: {e}"))?,
+            )
         };
         Ok(Some(Fitted {
             classifier,
@@ -177,11 +196,20 @@ pub struct ClassifierSlot {
 
 impl ClassifierSlot {
     pub fn new(window: usize) -> Self {
-        Self { current: Arc::new(RwLock::new(Arc::new(ClassifierState { version: 0, fitted: None, curve: LearningCurve::new(window) }))) }
+        Self {
+            current: Arc::new(RwLock::new(Arc::new(ClassifierState {
+                version: 0,
+                fitted: None,
+                curve: LearningCurve::new(window),
+            }))),
+        }
     }
 
     pub fn get(&self) -> Arc<ClassifierState> {
-        self.current.read().map(|g| g.clone()).unwrap_or_else(|p| p.into_inner().clone())
+        self.current
+            .read()
+            .map(|g| g.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
     }
 
     /// Installs a new fit as the next version, extending the learning curve.
@@ -189,9 +217,18 @@ impl ClassifierSlot {
         let previous = self.get();
         let mut curve = previous.curve.clone();
         if let Some(e) = &fitted.evaluation {
-            curve.push(CurvePoint { training_labels: fitted.training_labels, accuracy: e.accuracy, macro_f1: e.macro_f1, ece: e.ece });
+            curve.push(CurvePoint {
+                training_labels: fitted.training_labels,
+                accuracy: e.accuracy,
+                macro_f1: e.macro_f1,
+                ece: e.ece,
+            });
         }
-        let state = Arc::new(ClassifierState { version: previous.version + 1, fitted: Some(fitted), curve });
+        let state = Arc::new(ClassifierState {
+            version: previous.version + 1,
+            fitted: Some(fitted),
+            curve,
+        });
         if let Ok(mut g) = self.current.write() {
             *g = state.clone();
         }
@@ -208,7 +245,11 @@ pub struct RecentDocuments {
 
 impl RecentDocuments {
     pub fn new(capacity: usize) -> Self {
-        Self { capacity, map: HashMap::new(), order: VecDeque::new() }
+        Self {
+            capacity,
+            map: HashMap::new(),
+            order: VecDeque::new(),
+        }
     }
 
     pub fn remember(&mut self, id: &str, terms: Terms) {
@@ -239,7 +280,10 @@ mod tests {
         assert!(book.add("d", "a", "human", vec![]));
         assert!(!book.add("d", "a", "human", vec![]), "replay");
         assert!(book.add("d", "b", "consensus", vec![]));
-        assert!(!book.add("d", "c", "human", vec![]), "a single vote does not override consensus");
+        assert!(
+            !book.add("d", "c", "human", vec![]),
+            "a single vote does not override consensus"
+        );
         assert_eq!(book.len(), 1);
         assert_eq!(book.new_since_refit(), 2);
     }
@@ -248,8 +292,12 @@ mod tests {
     fn slices_follow_the_configured_fractions() {
         let config = ScoringConfig::default();
         let n = 10_000;
-        let eval = (0..n).filter(|i| slice_of(&format!("d{i}"), &config) == Slice::Evaluation).count();
-        let cal = (0..n).filter(|i| slice_of(&format!("d{i}"), &config) == Slice::Calibration).count();
+        let eval = (0..n)
+            .filter(|i| slice_of(&format!("d{i}"), &config) == Slice::Evaluation)
+            .count();
+        let cal = (0..n)
+            .filter(|i| slice_of(&format!("d{i}"), &config) == Slice::Calibration)
+            .count();
         assert!((1300..1700).contains(&eval), "{eval}");
         assert!((800..1200).contains(&cal), "{cal}");
     }

@@ -41,10 +41,15 @@ pub async fn start(ctx: &ServiceContext, config: ScoringConfig) -> anyhow::Resul
     config.validate()?;
     latentlabel_common::metrics::init(SERVICE);
     metrics::init();
-    let tokenizer = Arc::new(Tokenizer::new(config.tokenizer.clone()).map_err(|e| anyhow::anyhow!("scoring tokenizer: {e}"))?);
+    let tokenizer = Arc::new(
+        Tokenizer::new(config.tokenizer.clone())
+            .map_err(|e| anyhow::anyhow!("scoring tokenizer: {e}"))?,
+    );
     let models = model::ModelSlot::default();
     let classifier = labels::ClassifierSlot::new(config.classifier.plateau_window);
-    let recent = Arc::new(Mutex::new(labels::RecentDocuments::new(config.recent_documents)));
+    let recent = Arc::new(Mutex::new(labels::RecentDocuments::new(
+        config.recent_documents,
+    )));
     let ready = ctx.health.component(SERVICE);
 
     let routes = api::routes(api::ApiState {
@@ -54,8 +59,18 @@ pub async fn start(ctx: &ServiceContext, config: ScoringConfig) -> anyhow::Resul
         config: Arc::new(config.clone()),
     });
 
-    let models_task = tokio::spawn(stream::follow_models(ctx.clone(), config.clone(), models.clone()));
-    let labels_task = tokio::spawn(stream::learn_labels(ctx.clone(), config.clone(), models.clone(), classifier.clone(), recent.clone()));
+    let models_task = tokio::spawn(stream::follow_models(
+        ctx.clone(),
+        config.clone(),
+        models.clone(),
+    ));
+    let labels_task = tokio::spawn(stream::learn_labels(
+        ctx.clone(),
+        config.clone(),
+        models.clone(),
+        classifier.clone(),
+        recent.clone(),
+    ));
     let ctx = ctx.clone();
     let task = tokio::spawn(async move {
         // Scoring without a model is impossible, and consuming would only build lag we then
@@ -77,15 +92,33 @@ pub async fn start(ctx: &ServiceContext, config: ScoringConfig) -> anyhow::Resul
             recent,
             config: config.clone(),
         });
-        let result = pipeline::run_transform(SERVICE, consumer, ctx.producer.clone(), transform, config.max_in_flight, ctx.shutdown.clone()).await;
+        let result = pipeline::run_transform(
+            SERVICE,
+            consumer,
+            ctx.producer.clone(),
+            transform,
+            config.max_in_flight,
+            ctx.shutdown.clone(),
+        )
+        .await;
         for (name, t) in [("models", models_task), ("labels", labels_task)] {
             match t.await {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::warn!(task = name, error = format!("{e:#}"), "scoring background task failed"),
-                Err(e) => tracing::warn!(task = name, error = %e, "scoring background task panicked"),
+                Ok(Err(e)) => tracing::warn!(
+                    task = name,
+                    error = format!("{e:#}"),
+                    "scoring background task failed"
+                ),
+                Err(e) => {
+                    tracing::warn!(task = name, error = %e, "scoring background task panicked")
+                }
             }
         }
         result
     });
-    Ok(Service { name: SERVICE, routes, task })
+    Ok(Service {
+        name: SERVICE,
+        routes,
+        task,
+    })
 }

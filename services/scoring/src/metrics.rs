@@ -2,33 +2,65 @@
 
 use std::sync::LazyLock;
 
-use prometheus::{register_gauge, register_int_counter, register_int_gauge, Gauge, IntCounter, IntGauge};
+use prometheus::{
+    register_gauge, register_int_counter, register_int_gauge, Gauge, IntCounter, IntGauge,
+};
 
 pub static DOCUMENTS: LazyLock<IntCounter> = LazyLock::new(|| {
-    register_int_counter!("latentlabel_scoring_documents_total", "Documents scored from the stream.").expect("registering metric")
+    register_int_counter!(
+        "latentlabel_scoring_documents_total",
+        "Documents scored from the stream."
+    )
+    .expect("registering metric")
 });
 pub static UNKNOWN_WORDS: LazyLock<IntCounter> = LazyLock::new(|| {
-    register_int_counter!("latentlabel_scoring_unknown_words_total", "Tokens not in the model vocabulary.").expect("registering metric")
+    register_int_counter!(
+        "latentlabel_scoring_unknown_words_total",
+        "Tokens not in the model vocabulary."
+    )
+    .expect("registering metric")
 });
 pub static MODEL_VERSION: LazyLock<IntGauge> = LazyLock::new(|| {
-    register_int_gauge!("latentlabel_scoring_model_version", "Model snapshot version in use.").expect("registering metric")
+    register_int_gauge!(
+        "latentlabel_scoring_model_version",
+        "Model snapshot version in use."
+    )
+    .expect("registering metric")
 });
 pub static MODEL_RELOADS: LazyLock<IntCounter> = LazyLock::new(|| {
-    register_int_counter!("latentlabel_scoring_model_reloads_total", "Hot model swaps.").expect("registering metric")
+    register_int_counter!(
+        "latentlabel_scoring_model_reloads_total",
+        "Hot model swaps."
+    )
+    .expect("registering metric")
 });
 pub static CLASSIFIER_VERSION: LazyLock<IntGauge> = LazyLock::new(|| {
-    register_int_gauge!("latentlabel_classifier_version", "Classifier version in use.").expect("registering metric")
+    register_int_gauge!(
+        "latentlabel_classifier_version",
+        "Classifier version in use."
+    )
+    .expect("registering metric")
 });
 pub static CLASSIFIER_LABELS: LazyLock<IntGauge> = LazyLock::new(|| {
-    register_int_gauge!("latentlabel_classifier_training_labels", "Labels the current classifier was trained on.")
-        .expect("registering metric")
+    register_int_gauge!(
+        "latentlabel_classifier_training_labels",
+        "Labels the current classifier was trained on."
+    )
+    .expect("registering metric")
 });
 pub static CLASSIFIER_ACCURACY: LazyLock<Gauge> = LazyLock::new(|| {
-    register_gauge!("latentlabel_classifier_accuracy", "Held-out accuracy of the current classifier.").expect("registering metric")
+    register_gauge!(
+        "latentlabel_classifier_accuracy",
+        "Held-out accuracy of the current classifier."
+    )
+    .expect("registering metric")
 });
 pub static CLASSIFIER_ECE: LazyLock<Gauge> = LazyLock::new(|| {
-    register_gauge!("latentlabel_classifier_calibration_error", "Expected calibration error on held-out labels.")
-        .expect("registering metric")
+    register_gauge!(
+        "latentlabel_classifier_calibration_error",
+        "Expected calibration error on held-out labels."
+    )
+    .expect("registering metric")
 });
 
 pub fn init() {

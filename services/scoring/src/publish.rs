@@ -32,7 +32,11 @@ pub fn prefix(model_name: &str) -> String {
 
 /// Updates metrics and writes the version to object storage. Failures are logged, not fatal:
 /// the classifier is rebuilt from the labels topic at any time.
-pub async fn publish_classifier(ctx: &ServiceContext, config: &ScoringConfig, state: &ClassifierState) {
+pub async fn publish_classifier(
+    ctx: &ServiceContext,
+    config: &ScoringConfig,
+    state: &ClassifierState,
+) {
     let Some(fitted) = &state.fitted else { return };
     metrics::CLASSIFIER_VERSION.set(state.version as i64);
     metrics::CLASSIFIER_LABELS.set(fitted.training_labels as i64);
@@ -61,12 +65,24 @@ pub async fn publish_classifier(ctx: &ServiceContext, config: &ScoringConfig, st
         gain_per_100_labels: state.curve.gain_per_100_labels(),
         plateaued: state.plateaued(config.classifier.plateau_epsilon),
     };
-    let dir = format!("{}/{}", prefix(&config.model_name), version_dir(state.version));
-    if let Err(e) = ctx.storage.put_json(&format!("{dir}/classifier.json"), &fitted.classifier).await {
+    let dir = format!(
+        "{}/{}",
+        prefix(&config.model_name),
+        version_dir(state.version)
+    );
+    if let Err(e) = ctx
+        .storage
+        .put_json(&format!("{dir}/classifier.json"), &fitted.classifier)
+        .await
+    {
         tracing::warn!(error = format!("{e:#}"), "writing classifier");
         return;
     }
-    match ctx.storage.put_json_create_only(&format!("{dir}/manifest.json"), &manifest).await {
+    match ctx
+        .storage
+        .put_json_create_only(&format!("{dir}/manifest.json"), &manifest)
+        .await
+    {
         Ok(()) => {}
         // Another replica (or a previous run) fitted the same version from the same labels.
         Err(PutError::AlreadyExists(_)) => {}

@@ -37,10 +37,17 @@ pub fn score<'a>(
         .map(|t| TopicWeight {
             topic: t as i32,
             weight: theta[t],
-            words: model.topic_words.get(t).map(|w| w.iter().take(top_words).cloned().collect()).unwrap_or_default(),
+            words: model
+                .topic_words
+                .get(t)
+                .map(|w| w.iter().take(top_words).cloned().collect())
+                .unwrap_or_default(),
         })
         .collect();
-    let prediction = classifier.fitted.as_ref().and_then(|f| f.classifier.predict(&theta).ok().map(|p| (f, p)));
+    let prediction = classifier
+        .fitted
+        .as_ref()
+        .and_then(|f| f.classifier.predict(&theta).ok().map(|p| (f, p)));
     let (label, confidence, margin, entropy) = match prediction {
         Some((fitted, p)) => {
             let name = fitted.labels.name(p.class).map(str::to_string);

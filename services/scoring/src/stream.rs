@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use latentlabel_common::pipeline::{Incoming, Transform};
-use latentlabel_common::records::{now_ms, DeadLetter, LabelEvent, ModelSnapshot, ScoredDocument, TokenizedDocument};
+use latentlabel_common::records::{
+    now_ms, DeadLetter, LabelEvent, ModelSnapshot, ScoredDocument, TokenizedDocument,
+};
 use latentlabel_common::{metrics as common_metrics, Codec, OutRecord, ServiceContext, Topics};
 use latentlabel_text::Tokenizer;
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -16,9 +18,9 @@ use rdkafka::{Offset, TopicPartitionList};
 use crate::config::ScoringConfig;
 use crate::labels::{is_trusted_source, ClassifierSlot, LabelBook, RecentDocuments};
 use crate::model::{self, ModelSlot};
-use latentlabel_lda_trainer::snapshot;
 use crate::scorer::score;
 use crate::{metrics, SERVICE};
+use latentlabel_lda_trainer::snapshot;
 
 pub struct ScoreTransform {
     pub codec: Codec,
@@ -33,7 +35,17 @@ impl Transform for ScoreTransform {
     async fn process(&self, record: Incoming) -> Vec<OutRecord> {
         let doc: TokenizedDocument = match self.codec.decode_cached(&record.payload) {
             Ok(d) => d,
-            Err(e) => return dead_letter(&self.codec, &self.topics, &record, e.reason(), &e.to_string()).into_iter().collect(),
+            Err(e) => {
+                return dead_letter(
+                    &self.codec,
+                    &self.topics,
+                    &record,
+                    e.reason(),
+                    &e.to_string(),
+                )
+                .into_iter()
+                .collect()
+            }
         };
         // start() only subscribes once a model exists, so this loop is a guard, not a wait.
         let model = loop {
@@ -43,9 +55,23 @@ impl Transform for ScoreTransform {
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         let classifier = self.classifier.get();
-        let s = score(&model, &classifier, doc.terms.iter().map(|t| (t.term.as_str(), t.count.max(0) as u32)), self.config.top_topics, self.config.top_words);
+        let s = score(
+            &model,
+            &classifier,
+            doc.terms
+                .iter()
+                .map(|t| (t.term.as_str(), t.count.max(0) as u32)),
+            self.config.top_topics,
+            self.config.top_words,
+        );
         if let Ok(mut recent) = self.recent.lock() {
-            recent.remember(&doc.id, doc.terms.iter().map(|t| (t.term.clone(), t.count.max(0) as u32)).collect());
+            recent.remember(
+                &doc.id,
+                doc.terms
+                    .iter()
+                    .map(|t| (t.term.clone(), t.count.max(0) as u32))
+                    .collect(),
+            );
         }
         metrics::DOCUMENTS.inc();
         metrics::UNKNOWN_WORDS.inc_by(u64::from(s.unknown_words));
@@ -65,13 +91,23 @@ impl Transform for ScoreTransform {
         };
         match self.codec.encode(&scored) {
             Ok(payload) => vec![OutRecord::new(&self.topics.scored, doc.id, payload)],
-            Err(e) => dead_letter(&self.codec, &self.topics, &record, "encode", &e.to_string()).into_iter().collect(),
+            Err(e) => dead_letter(&self.codec, &self.topics, &record, "encode", &e.to_string())
+                .into_iter()
+                .collect(),
         }
     }
 }
 
-fn dead_letter(codec: &Codec, topics: &Topics, record: &Incoming, reason: &'static str, message: &str) -> Option<OutRecord> {
-    common_metrics::DEADLETTERS.with_label_values(&[SERVICE, reason]).inc();
+fn dead_letter(
+    codec: &Codec,
+    topics: &Topics,
+    record: &Incoming,
+    reason: &'static str,
+    message: &str,
+) -> Option<OutRecord> {
+    common_metrics::DEADLETTERS
+        .with_label_values(&[SERVICE, reason])
+        .inc();
     let letter = DeadLetter {
         service: SERVICE.into(),
         source_topic: record.topic.clone(),
@@ -84,26 +120,42 @@ fn dead_letter(codec: &Codec, topics: &Topics, record: &Incoming, reason: &'stat
         failed_at_ms: now_ms(),
     };
     let payload = codec.encode(&letter).ok()?;
-    Some(OutRecord::new(&topics.deadletter, format!("{}:{}:{}", record.topic, record.partition, record.offset), payload))
+    Some(OutRecord::new(
+        &topics.deadletter,
+        format!("{}:{}:{}", record.topic, record.partition, record.offset),
+        payload,
+    ))
 }
 
 fn assign_all(consumer: &StreamConsumer, topic: &str, offset: Offset) -> anyhow::Result<()> {
-    let metadata = tokio::task::block_in_place(|| consumer.fetch_metadata(Some(topic), Duration::from_secs(10)))
-        .map_err(|e| anyhow::anyhow!("fetching metadata of {topic}: {e}"))?;
+    let metadata = tokio::task::block_in_place(|| {
+        consumer.fetch_metadata(Some(topic), Duration::from_secs(10))
+    })
+    .map_err(|e| anyhow::anyhow!("fetching metadata of {topic}: {e}"))?;
     let mut tpl = TopicPartitionList::new();
     for t in metadata.topics().iter().filter(|t| t.name() == topic) {
         for p in t.partitions() {
             tpl.add_partition_offset(topic, p.id(), offset)?;
         }
     }
-    anyhow::ensure!(tpl.count() > 0, "topic {topic} has no partitions (does it exist?)");
+    anyhow::ensure!(
+        tpl.count() > 0,
+        "topic {topic} has no partitions (does it exist?)"
+    );
     consumer.assign(&tpl)?;
     Ok(())
 }
 
 /// Loads the newest stored snapshot, then follows the models topic and swaps in each newer one.
-pub async fn follow_models(ctx: ServiceContext, config: ScoringConfig, models: ModelSlot) -> anyhow::Result<()> {
-    let consumer = ctx.kafka.consumer(&format!("latentlabel-scoring-models-{}", std::process::id()))?;
+pub async fn follow_models(
+    ctx: ServiceContext,
+    config: ScoringConfig,
+    models: ModelSlot,
+) -> anyhow::Result<()> {
+    let consumer = ctx.kafka.consumer(&format!(
+        "latentlabel-scoring-models-{}",
+        std::process::id()
+    ))?;
     // Listen first, then look at storage, so a snapshot published in between is not missed.
     assign_all(&consumer, &ctx.topics.models, Offset::End)?;
     let mut poll_storage = tokio::time::interval(Duration::from_secs(30));
@@ -123,7 +175,9 @@ pub async fn follow_models(ctx: ServiceContext, config: ScoringConfig, models: M
                 Err(e) => { tracing::warn!(error = %e, "models topic"); tokio::time::sleep(Duration::from_millis(500)).await; None }
             },
         };
-        let Some((version, path)) = announced else { continue };
+        let Some((version, path)) = announced else {
+            continue;
+        };
         if models.get().is_some_and(|m| m.version >= version) {
             continue;
         }
@@ -149,8 +203,12 @@ pub async fn learn_labels(
     classifier: ClassifierSlot,
     recent: Arc<Mutex<RecentDocuments>>,
 ) -> anyhow::Result<()> {
-    let tokenizer = Tokenizer::new(config.tokenizer.clone()).map_err(|e| anyhow::anyhow!("scoring tokenizer: {e}"))?;
-    let consumer = ctx.kafka.consumer(&format!("latentlabel-scoring-labels-{}", std::process::id()))?;
+    let tokenizer = Tokenizer::new(config.tokenizer.clone())
+        .map_err(|e| anyhow::anyhow!("scoring tokenizer: {e}"))?;
+    let consumer = ctx.kafka.consumer(&format!(
+        "latentlabel-scoring-labels-{}",
+        std::process::id()
+    ))?;
     assign_all(&consumer, &ctx.topics.labels, Offset::Beginning)?;
     let mut book = LabelBook::default();
     let mut fitted_on_model = 0u64;
@@ -184,7 +242,9 @@ pub async fn learn_labels(
         let Some(model) = models.get() else { continue };
         let model_changed = model.version != fitted_on_model && classifier.get().fitted.is_some();
         let enough_new = book.new_since_refit() >= config.refit_every_labels
-            || (classifier.get().fitted.is_none() && book.new_since_refit() > 0 && book.len() >= config.classifier.min_labels);
+            || (classifier.get().fitted.is_none()
+                && book.new_since_refit() > 0
+                && book.len() >= config.classifier.min_labels);
         if !(model_changed || enough_new) {
             continue;
         }
