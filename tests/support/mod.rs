@@ -192,3 +192,76 @@ pub fn topics(prefix: &str) -> Topics {
 pub fn payload(m: &OwnedMessage) -> &[u8] {
     m.payload().unwrap_or_default()
 }
+
+/// A `latentlabel` child process, killed (SIGKILL) when dropped.
+pub struct Node {
+    pub child: std::process::Child,
+    pub stdout_lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Node {
+    /// Runs the test crate's copy of the `latentlabel` binary with `args`.
+    pub fn spawn(binary: &str, args: &[&str]) -> Node {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(binary)
+            .args(args)
+            .env("LATENTLABEL_LOG", "info,librdkafka=off,rdkafka=off")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("spawning latentlabel");
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let out = child.stdout.take().expect("stdout");
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                println!("[node] {line}");
+                if let Ok(mut l) = sink.lock() {
+                    l.push(line);
+                }
+            }
+        });
+        Node { child, stdout_lines: lines }
+    }
+
+    /// The first stdout line containing `needle`, waiting up to `timeout`.
+    pub fn wait_line(&self, needle: &str, timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(l) = self.stdout_lines.lock().ok().and_then(|l| l.iter().find(|l| l.contains(needle)).cloned()) {
+                return Some(l);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        None
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM and wait: the graceful path.
+    pub fn terminate(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let _ = std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        None
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (bind to 0, read, release).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
