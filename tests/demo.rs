@@ -13,12 +13,19 @@ fn scrape(url: &str) -> Option<String> {
         .args(["-c", "import sys,urllib.request;print(urllib.request.urlopen(sys.argv[1],timeout=5).read().decode())", url])
         .output()
         .ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn newest_manifest(data: &Path) -> Option<std::path::PathBuf> {
     let dir = data.join("datasets/labels");
-    let mut versions: Vec<_> = std::fs::read_dir(&dir).ok()?.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.join("manifest.json").is_file()).collect();
+    let mut versions: Vec<_> = std::fs::read_dir(&dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.join("manifest.json").is_file())
+        .collect();
     versions.sort();
     versions.pop().map(|p| p.join("manifest.json"))
 }
@@ -29,8 +36,23 @@ fn demo_commits_a_readable_dataset_and_every_dashboard_query_has_data() {
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let data_dir = data.path().to_str().expect("utf8").to_string();
-    let mut node = Node::spawn(env!("CARGO_BIN_EXE_latentlabel-node"), &["up", "--demo", "--docs", "1200", "--data-dir", &data_dir, "--http-addr", &addr]);
-    let banner = node.wait_line("Kafka (embedded broker) bootstrap: 127.0.0.1:", Duration::from_secs(60));
+    let mut node = Node::spawn(
+        env!("CARGO_BIN_EXE_latentlabel-node"),
+        &[
+            "up",
+            "--demo",
+            "--docs",
+            "1200",
+            "--data-dir",
+            &data_dir,
+            "--http-addr",
+            &addr,
+        ],
+    );
+    let banner = node.wait_line(
+        "Kafka (embedded broker) bootstrap: 127.0.0.1:",
+        Duration::from_secs(60),
+    );
     assert!(banner.is_some(), "up printed the embedded broker address");
 
     // A committed dataset version within 3 minutes.
@@ -39,11 +61,20 @@ fn demo_commits_a_readable_dataset_and_every_dashboard_query_has_data() {
         if let Some(m) = newest_manifest(data.path()) {
             break m;
         }
-        assert!(start.elapsed() < Duration::from_secs(180), "no dataset version after 3 minutes");
+        assert!(
+            start.elapsed() < Duration::from_secs(180),
+            "no dataset version after 3 minutes"
+        );
         std::thread::sleep(Duration::from_secs(1));
     };
-    println!("dataset version after {:?}: {}", start.elapsed(), manifest.display());
-    let manifest_json: serde_json::Value = serde_json::from_slice(&std::fs::read(&manifest).expect("read manifest")).expect("manifest json");
+    println!(
+        "dataset version after {:?}: {}",
+        start.elapsed(),
+        manifest.display()
+    );
+    let manifest_json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest).expect("read manifest"))
+            .expect("manifest json");
     let rows = manifest_json["rows"].as_u64().expect("rows");
     assert!(rows > 0);
 
@@ -61,16 +92,35 @@ assert len(ids) == len(set(ids)), 'a document appears twice'
 assert set(tables[0].column_names) >= {'doc_id','text','label','source','confidence','annotators','cost_usd','split'}
 print('pyarrow read', n, 'rows')
 "#;
-        let out = std::process::Command::new("python3").args(["-c", script, version_dir.to_str().expect("utf8")]).output().expect("python3");
-        assert!(out.status.success(), "pyarrow: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let out = std::process::Command::new("python3")
+            .args(["-c", script, version_dir.to_str().expect("utf8")])
+            .output()
+            .expect("python3");
+        assert!(
+            out.status.success(),
+            "pyarrow: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         print!("{}", String::from_utf8_lossy(&out.stdout));
     }
 
     let metrics_url = format!("http://{addr}/metrics");
     let metrics = scrape(&metrics_url).expect("scrape /metrics");
-    for name in ["latentlabel_cost_per_label_usd{source=\"all\"}", "latentlabel_topic_coherence{measure=\"npmi\"}", "latentlabel_heldout_perplexity "] {
-        let line = metrics.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{name} missing"));
-        let v: f64 = line.rsplit(' ').next().and_then(|v| v.parse().ok()).expect("value");
+    for name in [
+        "latentlabel_cost_per_label_usd{source=\"all\"}",
+        "latentlabel_topic_coherence{measure=\"npmi\"}",
+        "latentlabel_heldout_perplexity ",
+    ] {
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} missing"));
+        let v: f64 = line
+            .rsplit(' ')
+            .next()
+            .and_then(|v| v.parse().ok())
+            .expect("value");
         assert!(v.is_finite() && v != 0.0, "{line}");
     }
 
@@ -97,15 +147,29 @@ print('pyarrow read', n, 'rows')
         };
         let check = std::process::Command::new("python3")
             .arg(root.join("tests/observability/promql_check.py"))
-            .args(["--prometheus", &url, "--metrics-url", &metrics_url, "--wait", "120"])
+            .args([
+                "--prometheus",
+                &url,
+                "--metrics-url",
+                &metrics_url,
+                "--wait",
+                "120",
+            ])
             .status()
             .expect("promql_check.py");
-        let _ = std::process::Command::new("kill").args(["-TERM", &prom.id().to_string()]).status();
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &prom.id().to_string()])
+            .status();
         let _ = prom.wait();
-        assert!(check.success(), "a dashboard or alert expression failed against the running demo");
+        assert!(
+            check.success(),
+            "a dashboard or alert expression failed against the running demo"
+        );
     }
 
     // Graceful shutdown finishes in-flight work and exits 0.
-    let status = node.terminate(Duration::from_secs(60)).expect("exits after SIGTERM");
+    let status = node
+        .terminate(Duration::from_secs(60))
+        .expect("exits after SIGTERM");
     assert!(status.success(), "{status:?}");
 }

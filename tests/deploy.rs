@@ -7,11 +7,20 @@ use latentlabel_tests::*;
 
 #[test]
 fn deploy_check_script_passes() {
-    let tools = ["promtool", "prometheus", "kubectl", "docker-compose", "kubernetes-validate"];
+    let tools = [
+        "promtool",
+        "prometheus",
+        "kubectl",
+        "docker-compose",
+        "kubernetes-validate",
+    ];
     if !tools.iter().all(|t| have_tool(t)) || !have_python_modules(&["yaml", "jsonschema"]) {
         return;
     }
-    let out = std::process::Command::new("bash").arg(repo_root().join("deploy/check.sh")).output().expect("bash");
+    let out = std::process::Command::new("bash")
+        .arg(repo_root().join("deploy/check.sh"))
+        .output()
+        .expect("bash");
     print!("{}", String::from_utf8_lossy(&out.stdout));
     eprint!("{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "deploy/check.sh failed");

@@ -24,6 +24,7 @@ import argparse
 import hashlib
 import io
 import json
+import logging
 import random
 import secrets
 import sys
@@ -200,6 +201,8 @@ class Case:
     expect_reason: Optional[str] = None
     # Extra checks on the tokenized document; return an error string or None.
     check: Optional[Callable[[dict], Optional[str]]] = None
+    # At the size limit: sent in a second phase (see main).
+    boundary: bool = False
     # Filled in while consuming.
     tokenized: list = field(default_factory=list)
     deadlettered: list = field(default_factory=list)
@@ -299,16 +302,33 @@ def bad_cases(nonce: str, raw_avro: AvroType, rng: random.Random) -> list[Case]:
         Case("null-value", None, key("tombstone"), expect_reason="empty"),
         Case("stop-words-only", json.dumps({"id": f"{nonce}-sw", "text": "The and of it is to be, or not to be: that was all."}).encode(),
              key("stopwords"), expect_reason="empty"),
-        # Last (produced after everything else is flushed): a failure here must not hide the rest.
-        Case("oversized", json.dumps({"id": f"{nonce}-big", "text": ""}).encode(), key("oversized"),
-             expect_reason="too_large"),
     ]
-    big = cases[-1]
-    # A well-formed JSON document one byte over the limit, so only the size can reject it.
-    filler = MAX_DOCUMENT_BYTES + 1 - len(big.value)
-    big.value = json.dumps({"id": f"{nonce}-big", "text": ("lorem ipsum " * (filler // 12 + 1))[:filler]}).encode()
-    assert len(big.value) == MAX_DOCUMENT_BYTES + 1, len(big.value)
     return cases
+
+
+def boundary_cases(nonce: str, rng: random.Random) -> list[Case]:
+    """Records at ingest's size limit: one good document of exactly the limit, one a byte over."""
+    def sized_json(doc_id: str, size: int) -> bytes:
+        head = json.dumps({"id": doc_id, "text": ""}).encode()
+        parts, n = [], len(head)
+        while n < size:
+            sentence = english_text(rng, f"{nonce}-{len(parts)}") + " "
+            parts.append(sentence)
+            n += len(sentence)
+        text = "".join(parts)[: size - len(head)]
+        value = json.dumps({"id": doc_id, "text": text}).encode()
+        assert len(value) == size, (len(value), size)
+        return value
+
+    at_limit_id = f"{nonce}-good-at-limit"
+    return [
+        # Good: exactly max_document_bytes, so it must be accepted and tokenized.
+        Case("at-limit-1MiB", sized_json(at_limit_id, MAX_DOCUMENT_BYTES), at_limit_id.encode(), [],
+             at_limit_id, boundary=True),
+        # Well-formed JSON one byte over the limit, so only the size can reject it.
+        Case("oversized", sized_json(f"{nonce}-big", MAX_DOCUMENT_BYTES + 1), f"{nonce}-bad-oversized".encode(),
+             expect_reason="too_large", boundary=True),
+    ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -316,134 +336,202 @@ def bad_cases(nonce: str, raw_avro: AvroType, rng: random.Random) -> list[Case]:
 # --------------------------------------------------------------------------------------------
 
 
-def produce(bootstrap: str, topic: str, cases: list[Case]) -> None:
-    producer = Producer({
+class QuietLog(logging.Filter):
+    """librdkafka repeats connection failures every 50 ms; show the first few only."""
+
+    def __init__(self, limit: int = 5):
+        super().__init__()
+        self.limit, self.seen = limit, 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        self.seen += 1
+        if self.seen == self.limit + 1:
+            record.msg, record.args = "(further librdkafka messages suppressed)", ()
+        return self.seen <= self.limit + 1
+
+
+def kafka_logger() -> logging.Logger:
+    logger = logging.getLogger("librdkafka")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("librdkafka: %(message)s"))
+        logger.addHandler(handler)
+        logger.addFilter(QuietLog())
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
+    return logger
+
+
+class BrokerWatch:
+    """Global client errors; the broker vanishing (e.g. `latentlabel up` exited) ends the test."""
+
+    def __init__(self):
+        self.down_since: Optional[float] = None
+        self.last_error = ""
+
+    def __call__(self, err) -> None:
+        self.last_error = str(err)
+        if err.code() == KafkaError._ALL_BROKERS_DOWN:
+            self.down_since = self.down_since or time.monotonic()
+
+    def up(self) -> None:
+        self.down_since = None
+
+    def down_for(self) -> float:
+        return 0.0 if self.down_since is None else time.monotonic() - self.down_since
+
+
+def make_producer(bootstrap: str) -> Producer:
+    return Producer({
         "bootstrap.servers": bootstrap,
         "enable.idempotence": True,
         "linger.ms": 10,
         # Room for the record just over ingest's 1 MiB limit (librdkafka's default is 1,000,000).
         "message.max.bytes": 4 * 1024 * 1024,
         "message.timeout.ms": 30000,
+        "logger": kafka_logger(),
     })
+
+
+def produce(producer: Producer, topic: str, cases: list[Case]) -> None:
     failures = []
 
     def on_delivery(err, msg):
         if err is not None:
             failures.append(f"{msg.key()!r}: {err}")
 
-    # Oversized last, after the rest is acknowledged.
-    ordered = [c for c in cases if c.kind != "oversized"], [c for c in cases if c.kind == "oversized"]
-    for batch in ordered:
-        for c in batch:
-            while True:
-                try:
-                    producer.produce(topic, value=c.value, key=c.key, headers=c.headers or None,
-                                     on_delivery=on_delivery)
-                    break
-                except BufferError:
-                    producer.poll(0.1)
-            producer.poll(0)
-        remaining = producer.flush(60)
-        if remaining:
-            failures.append(f"{remaining} records not acknowledged after 60 s")
+    for c in cases:
+        while True:
+            try:
+                producer.produce(topic, value=c.value, key=c.key, headers=c.headers or None,
+                                 on_delivery=on_delivery)
+                break
+            except BufferError:
+                producer.poll(0.1)
+        producer.poll(0)
+    remaining = producer.flush(60)
+    if remaining:
+        failures.append(f"{remaining} records not acknowledged after 60 s")
     if failures:
         print("PRODUCE FAILED (test not run):", *failures[:20], sep="\n  ", file=sys.stderr)
         sys.exit(2)
 
 
-def consume(args, nonce: str, cases: list[Case], tokens_avro: AvroType, dl_avro: AvroType,
-            raw_topic: str) -> dict:
-    tokens_topic = f"{args.prefix}documents.tokens"
-    dl_topic = f"{args.prefix}deadletter"
-    by_id = {c.expect_id: c for c in cases if c.good}
-    by_key = {c.key: c for c in cases if c.key is not None}
-    by_payload = defaultdict(list)
-    for c in cases:
-        by_payload[c.value or b""].append(c)
-    stats = Counter()
-    problems: list[str] = []
+class Collector:
+    """Reads the tokens and dead-letter topics from the beginning and files each output under the
+    case that caused it. Outputs of other runs (no nonce) are counted as foreign and ignored."""
 
-    consumer = Consumer({
-        "bootstrap.servers": args.bootstrap,
-        "group.id": f"interop-{nonce}",
-        "auto.offset.reset": "earliest",
-        "enable.auto.commit": False,
-        "max.partition.fetch.bytes": 8 * 1024 * 1024,
-        "fetch.max.bytes": 16 * 1024 * 1024,
-    })
-    consumer.subscribe([tokens_topic, dl_topic])
+    def __init__(self, args, nonce: str, cases: list[Case], tokens_avro: AvroType, dl_avro: AvroType):
+        self.args, self.nonce = args, nonce
+        self.tokens_avro, self.dl_avro = tokens_avro, dl_avro
+        self.tokens_topic = f"{args.prefix}documents.tokens"
+        self.dl_topic = f"{args.prefix}deadletter"
+        self.by_id = {c.expect_id: c for c in cases if c.good}
+        self.by_key = {c.key: c for c in cases if c.key is not None}
+        self.by_payload = defaultdict(list)
+        for c in cases:
+            if c.key is None:
+                self.by_payload[c.value or b""].append(c)
+        self.stats = Counter()
+        self.problems: list[str] = []
+        self.broker_lost = False
+        self.watch = BrokerWatch()
+        self.consumer = Consumer({
+            "bootstrap.servers": args.bootstrap,
+            "group.id": f"interop-{nonce}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "max.partition.fetch.bytes": 8 * 1024 * 1024,
+            "fetch.max.bytes": 16 * 1024 * 1024,
+            "logger": kafka_logger(),
+            "error_cb": self.watch,
+        })
+        self.consumer.subscribe([self.tokens_topic, self.dl_topic])
 
-    def settled() -> bool:
-        return all(c.tokenized or c.deadlettered for c in cases)
+    def ours(self, data) -> bool:
+        if isinstance(data, bytes):
+            data = data[:4096].decode("utf-8", "replace")
+        return self.nonce in data
 
-    def ours(text: str) -> bool:
-        return nonce in text
-
-    deadline = time.monotonic() + args.timeout
-    grace_end = None
-    try:
-        while True:
-            now = time.monotonic()
-            if grace_end is None and (settled() or now >= deadline):
-                grace_end = now + args.grace
-            if grace_end is not None and now >= grace_end:
-                break
-            msg = consumer.poll(0.5)
+    def pump(self, until: Callable[[], bool], seconds: float) -> None:
+        """Consumes until `until()` holds or `seconds` pass (or the broker is gone)."""
+        deadline = time.monotonic() + seconds
+        while not self.broker_lost and not until() and time.monotonic() < deadline:
+            if self.watch.down_for() > self.args.broker_down_timeout:
+                try:  # librdkafka reports no "back up" event: ask the broker directly.
+                    self.consumer.list_topics(timeout=2)
+                    self.watch.up()
+                except Exception:  # noqa: BLE001
+                    self.broker_lost = True
+                    self.problems.append(
+                        f"broker unreachable for {self.watch.down_for():.0f} s ({self.watch.last_error}); "
+                        "did the pipeline process exit? Stopped consuming early.")
+                    break
+            msg = self.consumer.poll(0.5)
             if msg is None:
                 continue
             if msg.error():
                 if msg.error().code() != KafkaError._PARTITION_EOF:
                     print(f"consumer error: {msg.error()}", file=sys.stderr)
                 continue
-            topic, key, value = msg.topic(), msg.key(), msg.value() or b""
-            if topic == tokens_topic:
-                try:
-                    doc = tokens_avro.decode(value)
-                except Exception as e:  # noqa: BLE001 - any decode failure is a finding
-                    stats["tokens_undecodable"] += 1
-                    if key and ours(key.decode("utf-8", "replace")):
-                        problems.append(f"tokens record key={key!r} does not decode: {e}")
-                    continue
-                case = by_id.get(doc["id"])
-                if case is None:
-                    if ours(doc["id"]) or ours(doc["text"]):
-                        problems.append(f"unexpected tokenized document id={doc['id']!r}: {doc['text'][:80]!r}")
-                        stats["tokens_unexpected"] += 1
-                    else:
-                        stats["tokens_foreign"] += 1
-                    continue
-                if key != doc["id"].encode():
-                    problems.append(f"{case.kind}: tokens record key {key!r} != id {doc['id']!r}")
-                case.tokenized.append(doc)
+            self.watch.up()
+            if msg.topic() == self.tokens_topic:
+                self.on_tokens(msg)
             else:
-                try:
-                    dl = dl_avro.decode(value)
-                except Exception as e:  # noqa: BLE001
-                    stats["deadletter_undecodable"] += 1
-                    if key and ours(key.decode("utf-8", "replace")):
-                        problems.append(f"dead letter key={key!r} does not decode: {e}")
-                    continue
-                case = by_key.get(dl["key"]) if dl["key"] is not None else None
-                if case is None:
-                    # Records produced without a key are found by their bytes.
-                    candidates = [c for c in by_payload.get(dl["payload"], []) if c.key is None]
-                    case = candidates[0] if len(candidates) == 1 else None
-                if case is None:
-                    if ours(dl["payload"][:4096].decode("utf-8", "replace")) or (key and ours(key.decode("utf-8", "replace"))):
-                        problems.append(f"unattributable dead letter key={key!r} reason={dl['reason']}")
-                        stats["deadletter_unexpected"] += 1
-                    else:
-                        stats["deadletter_foreign"] += 1
-                    continue
-                headers = dict(msg.headers() or [])
-                dl["_reason_header"] = headers.get("reason")
-                dl["_record_key"] = key
-                case.deadlettered.append(dl)
-    finally:
-        consumer.close()
-    stats["raw_topic"] = raw_topic
-    stats["problems"] = problems
-    return stats
+                self.on_dead_letter(msg)
+
+    def on_tokens(self, msg) -> None:
+        key, value = msg.key(), msg.value() or b""
+        try:
+            doc = self.tokens_avro.decode(value)
+        except Exception as e:  # noqa: BLE001 - any decode failure is a finding
+            self.stats["tokens_undecodable"] += 1
+            if key and self.ours(key):
+                self.problems.append(f"tokens record key={key!r} does not decode: {e}")
+            return
+        case = self.by_id.get(doc["id"])
+        if case is None:
+            if self.ours(doc["id"]) or self.ours(doc["text"]):
+                self.problems.append(f"unexpected tokenized document id={doc['id']!r}: {doc['text'][:80]!r}")
+                self.stats["tokens_unexpected"] += 1
+            else:
+                self.stats["tokens_foreign"] += 1
+            return
+        if key != doc["id"].encode():
+            self.problems.append(f"{case.kind}: tokens record key {key!r} != id {doc['id']!r}")
+        case.tokenized.append(doc)
+
+    def on_dead_letter(self, msg) -> None:
+        key, value = msg.key(), msg.value() or b""
+        try:
+            dl = self.dl_avro.decode(value)
+        except Exception as e:  # noqa: BLE001
+            self.stats["deadletter_undecodable"] += 1
+            if key and self.ours(key):
+                self.problems.append(f"dead letter key={key!r} does not decode: {e}")
+            return
+        case = self.by_key.get(dl["key"]) if dl["key"] is not None else None
+        if case is None and dl["key"] is None:
+            # Records produced without a key are found by their bytes.
+            candidates = self.by_payload.get(dl["payload"], [])
+            case = candidates[0] if len(candidates) == 1 else None
+        if case is None:
+            if self.ours(dl["payload"]) or (key and self.ours(key)):
+                self.problems.append(f"unattributable dead letter key={key!r} reason={dl['reason']}")
+                self.stats["deadletter_unexpected"] += 1
+            else:
+                self.stats["deadletter_foreign"] += 1
+            return
+        dl["_reason_header"] = dict(msg.headers() or []).get("reason")
+        dl["_record_key"] = key
+        case.deadlettered.append(dl)
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+def settled(cases: list[Case]) -> Callable[[], bool]:
+    return lambda: all(c.tokenized or c.deadlettered for c in cases)
 
 
 # --------------------------------------------------------------------------------------------
@@ -539,6 +627,9 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for all outputs")
     ap.add_argument("--grace", type=float, default=3.0, help="extra seconds to catch duplicates")
     ap.add_argument("--seed", type=int, default=None, help="text generator seed (default random)")
+    ap.add_argument("--broker-down-timeout", type=float, default=15.0,
+                    help="give up when the broker is unreachable this long (default 15 s)")
+    ap.add_argument("--skip", default="", help="comma-separated case kinds not to send (e.g. oversized)")
     args = ap.parse_args()
     if args.docs < 7:
         ap.error("--docs must be >= 7 (one of each good variant)")
@@ -548,11 +639,34 @@ def main() -> int:
     rng = random.Random(args.seed if args.seed is not None else nonce)
     raw_avro, tokens_avro, dl_avro = AvroType("RawDocument"), AvroType("TokenizedDocument"), AvroType("DeadLetter")
     raw_topic = f"{args.prefix}documents.raw"
-    cases = good_cases(args.docs, nonce, raw_avro, rng) + bad_cases(nonce, raw_avro, rng)
-    print(f"run {nonce}: producing {args.docs} good + {len(cases) - args.docs} malformed records to {raw_topic} "
+    cases = good_cases(args.docs, nonce, raw_avro, rng) + bad_cases(nonce, raw_avro, rng) + boundary_cases(nonce, rng)
+    skip = {k.strip() for k in args.skip.split(",") if k.strip()}
+    unknown = skip - {c.kind for c in cases}
+    if unknown:
+        ap.error(f"--skip: unknown case kind(s) {sorted(unknown)}; known: {sorted({c.kind for c in cases})}")
+    cases = [c for c in cases if c.kind not in skip]
+    n_good = sum(c.good for c in cases)
+    print(f"run {nonce}: producing {n_good} good + {len(cases) - n_good} malformed records to {raw_topic} "
           f"(RawDocument fingerprint {raw_avro.fingerprint.hex()})")
-    produce(args.bootstrap, raw_topic, cases)
-    stats = consume(args, nonce, cases, tokens_avro, dl_avro, raw_topic)
+    collector = Collector(args, nonce, cases, tokens_avro, dl_avro)
+    producer = make_producer(args.bootstrap)
+    try:
+        # Phase 2 holds the records at the size limit, sent once phase 1 is fully accounted for,
+        # so a failure they cause cannot hide the results of everything else.
+        for phase, batch in (("main", [c for c in cases if not c.boundary]),
+                             ("boundary", [c for c in cases if c.boundary])):
+            if not batch or collector.broker_lost:
+                continue
+            t0 = time.monotonic()
+            produce(producer, raw_topic, batch)
+            collector.pump(settled(batch), args.timeout)
+            print(f"phase {phase}: {len(batch)} records, {sum(bool(c.tokenized or c.deadlettered) for c in batch)} "
+                  f"accounted for after {time.monotonic() - t0:.1f} s")
+        collector.pump(lambda: False, args.grace)  # catch duplicates and strays
+    finally:
+        collector.close()
+    stats = collector.stats
+    stats["problems"] = collector.problems
     elapsed = time.monotonic() - started
 
     produced, tokenized, dead = summary(cases, stats, elapsed)

@@ -207,9 +207,17 @@ impl Node {
             .args(args)
             .env("LATENTLABEL_LOG", "info,librdkafka=off,rdkafka=off")
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::inherit())
+            .env("NO_COLOR", "1")
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("spawning latentlabel");
+        // Relayed through the test harness so its output capture applies.
+        let err = child.stderr.take().expect("stderr");
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+                eprintln!("[node] {line}");
+            }
+        });
         let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let out = child.stdout.take().expect("stdout");
         let sink = lines.clone();
@@ -221,14 +229,22 @@ impl Node {
                 }
             }
         });
-        Node { child, stdout_lines: lines }
+        Node {
+            child,
+            stdout_lines: lines,
+        }
     }
 
     /// The first stdout line containing `needle`, waiting up to `timeout`.
     pub fn wait_line(&self, needle: &str, timeout: Duration) -> Option<String> {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
-            if let Some(l) = self.stdout_lines.lock().ok().and_then(|l| l.iter().find(|l| l.contains(needle)).cloned()) {
+            if let Some(l) = self
+                .stdout_lines
+                .lock()
+                .ok()
+                .and_then(|l| l.iter().find(|l| l.contains(needle)).cloned())
+            {
                 return Some(l);
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -243,7 +259,9 @@ impl Node {
 
     /// SIGTERM and wait: the graceful path.
     pub fn terminate(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
-        let _ = std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -263,5 +281,8 @@ impl Drop for Node {
 
 /// A free TCP port on 127.0.0.1 (bind to 0, read, release).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }

@@ -55,6 +55,7 @@ pub fn init() {
     LazyLock::force(&BYTES);
     for r in REASONS {
         REJECTED.with_label_values(&[r]);
+        latentlabel_common::metrics::DEADLETTERS.with_label_values(&[crate::SERVICE, r]);
     }
     for a in ["drop", "flag", "pass"] {
         DUPLICATES.with_label_values(&[a]);
