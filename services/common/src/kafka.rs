@@ -18,6 +18,11 @@ use rdkafka::message::OwnedHeaders;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
 use rdkafka::util::Timeout;
 
+/// Largest record our topics accept (the topic-level `max.message.bytes` we create them with).
+/// Services keep their outputs under it: ingest caps documents and dead-letter payloads.
+pub const MAX_RECORD_BYTES: usize = 8 * 1024 * 1024;
+const MAX_RECORD_BYTES_STR: &str = "8388608";
+
 /// Where Kafka is and how to talk to it.
 #[derive(Clone, Debug)]
 pub struct KafkaSettings {
@@ -74,7 +79,10 @@ impl KafkaSettings {
             .set("enable.idempotence", "true")
             .set("linger.ms", "5")
             .set("compression.type", "lz4")
-            .set("message.timeout.ms", "120000");
+            .set("message.timeout.ms", "120000")
+            // The client-side cap; what a broker accepts is the topic's max.message.bytes, which
+            // ensure_topics sets to MAX_RECORD_BYTES.
+            .set("message.max.bytes", "16777216");
         self.apply_producer_overrides(&mut config);
         Ok(Producer {
             inner: config.create()?,
@@ -113,6 +121,7 @@ impl KafkaSettings {
                     self.partitions
                 };
                 NewTopic::new(name, partitions, TopicReplication::Fixed(self.replication))
+                    .set("max.message.bytes", MAX_RECORD_BYTES_STR)
             })
             .collect();
         let options =

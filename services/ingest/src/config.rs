@@ -20,7 +20,9 @@ pub enum DuplicateMode {
 pub struct IngestConfig {
     /// Preprocessing pipeline (NFKC, segmentation, stop words, stemming, header stripping).
     pub tokenizer: TokenizerConfig,
-    /// Largest accepted record value in bytes. Default 1 MiB.
+    /// Largest accepted record value in bytes. Default 1 MiB. At most a third of the topics'
+    /// record limit (8 MiB on topics we create): the tokenized output carries the text too. Must stay well under the tokens
+    /// topic's `max.message.bytes` (8 MiB on topics we create): the output carries the text too.
     pub max_document_bytes: usize,
     /// Handling of identical content under different ids. Default `flag`.
     pub duplicate_mode: DuplicateMode,
@@ -47,9 +49,10 @@ impl Default for IngestConfig {
 
 impl IngestConfig {
     pub fn validate(&self) -> anyhow::Result<()> {
+        let limit = latentlabel_common::kafka::MAX_RECORD_BYTES / 3;
         anyhow::ensure!(
-            self.max_document_bytes > 0,
-            "ingest: max_document_bytes must be > 0"
+            self.max_document_bytes > 0 && self.max_document_bytes <= limit,
+            "ingest: max_document_bytes must be between 1 and {limit} (a third of the topics' record limit)"
         );
         anyhow::ensure!(self.max_in_flight > 0, "ingest: max_in_flight must be > 0");
         Ok(())

@@ -48,13 +48,26 @@ fn sniff(record: &Incoming) -> Result<Format, Rejection> {
     }
     match record.payload.iter().find(|b| !b.is_ascii_whitespace()) {
         None => Err(Rejection::new("empty", "record value is empty")),
-        Some(b'{') => Ok(Format::Json),
+        Some(b'{') | Some(0xEF) => Ok(Format::Json),
         Some(0xC3) | Some(0x00) => Ok(Format::Avro),
         Some(b) => Err(Rejection::new(
             "decode",
             format!("unrecognised payload: first byte 0x{b:02x} is not Avro (0xC3/0x00) or JSON ('{{'); set a content-type header"),
         )),
     }
+}
+
+/// The charset from a `charset` header, or the `charset=` parameter of `content-type`.
+fn declared_charset(record: &Incoming) -> Option<String> {
+    if let Some(c) = record.header("charset") {
+        return Some(String::from_utf8_lossy(c).trim().to_string());
+    }
+    let ct = String::from_utf8_lossy(record.header("content-type")?).to_ascii_lowercase();
+    ct.split(';').find_map(|p| {
+        p.trim()
+            .strip_prefix("charset=")
+            .map(|c| c.trim_matches('"').to_string())
+    })
 }
 
 /// Decodes text bytes in a declared charset (`charset` header). UTF-8 unless declared otherwise.
@@ -82,11 +95,9 @@ pub async fn decode(record: &Incoming, codec: &Codec) -> Result<RawDocument, Rej
             .await
             .map_err(|e| Rejection::new(e.reason(), format!("avro: {e}")))?,
         Format::Json => {
-            let charset = record
-                .header("charset")
-                .map(|c| String::from_utf8_lossy(c).into_owned());
-            let text = decode_charset(&record.payload, charset.as_deref())?;
-            parse_json(&text)?
+            let text = decode_charset(&record.payload, declared_charset(record).as_deref())?;
+            // A UTF-8 byte-order mark is legal in a file, not in JSON; producers copy it anyway.
+            parse_json(text.strip_prefix('\u{feff}').unwrap_or(&text))?
         }
     };
     if doc.id.as_deref().is_none_or(|id| id.trim().is_empty()) {
@@ -285,6 +296,16 @@ mod tests {
         ))
         .expect("ok");
         assert_eq!(d.text, "café");
+        let ct = [("content-type", "application/json; charset=ISO-8859-1")];
+        let d =
+            run(&record(b"{\"text\":\"caf\xe9\"}", None, &ct)).expect("charset in content-type");
+        assert_eq!(d.text, "café");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_tolerated() {
+        let d = run(&record(b"\xef\xbb\xbf{\"text\":\"hi\"}", None, &[])).expect("ok");
+        assert_eq!(d.text, "hi");
     }
 
     proptest::proptest! {

@@ -12,6 +12,10 @@ use crate::dedup::{DedupWindow, Seen};
 use crate::metrics;
 use crate::SERVICE;
 
+/// Largest original payload a dead letter carries: half a topic's record limit, leaving room for
+/// the envelope.
+const MAX_DEADLETTER_PAYLOAD: usize = latentlabel_common::kafka::MAX_RECORD_BYTES / 2;
+
 pub struct IngestTransform {
     tokenizer: Tokenizer,
     codec: Codec,
@@ -107,15 +111,29 @@ impl IngestTransform {
         common_metrics::DEADLETTERS
             .with_label_values(&[SERVICE, rejection.reason])
             .inc();
+        // A dead letter must itself fit on a topic; keep the evidence, not necessarily all of it.
+        let (payload, message) = if record.payload.len() > MAX_DEADLETTER_PAYLOAD {
+            (
+                record.payload[..MAX_DEADLETTER_PAYLOAD].to_vec(),
+                format!(
+                    "{} (payload truncated from {} to {} bytes)",
+                    rejection.message,
+                    record.payload.len(),
+                    MAX_DEADLETTER_PAYLOAD
+                ),
+            )
+        } else {
+            (record.payload.clone(), rejection.message.clone())
+        };
         let letter = DeadLetter {
             service: SERVICE.into(),
             source_topic: record.topic.clone(),
             source_partition: record.partition,
             source_offset: record.offset,
             reason: rejection.reason.into(),
-            message: rejection.message.clone(),
+            message,
             key: record.key.clone(),
-            payload: record.payload.clone(),
+            payload,
             failed_at_ms: now_ms(),
         };
         let payload = match self.codec.encode(&letter) {

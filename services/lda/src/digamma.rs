@@ -133,7 +133,7 @@ pub fn exp_f32(x: f32) -> f32 {
 
 /// Values below this are flushed to zero by [`exp_f32`] (see there).
 pub const FLUSH: f32 = 1e-18;
-const FLUSH_LN: f32 = -41.446_53; // ln(1e-18)
+pub(crate) const FLUSH_LN: f32 = -41.446_53; // ln(1e-18)
 
 /// Fast branch-free digamma for f32, x > 0: shift by 6 with the recurrence (always, so there
 /// is no branch), then the asymptotic series. Absolute error ~1e-6.

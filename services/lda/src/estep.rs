@@ -8,9 +8,9 @@
 //! Both products are fused into one pass over the rows, so each iteration streams the
 //! document's n x K block once (it was gathered contiguously first, so it stays in cache).
 
-use crate::digamma::exp_dirichlet_expectation_f32;
+use crate::digamma::{digamma_f32, exp_dirichlet_expectation_f32, exp_f32, FLUSH_LN};
 use crate::document::Document;
-use crate::simd::{self, axpy, axpy2, Lanes, MulAdd, Plain, LANES};
+use crate::simd::{self, padded, Lanes, MulAdd, Plain, LANES};
 use crate::topics::ExpElogbeta;
 
 /// gensim adds float32 machine epsilon to every normaliser.
@@ -19,14 +19,27 @@ pub(crate) const EPS: f32 = f32::EPSILON;
 /// Scratch buffers reused across documents by one worker.
 #[derive(Default)]
 pub(crate) struct Workspace {
-    /// Gathered rows of the document's words (n rows of kp / LANES vectors).
+    /// Gathered rows of the document's words, restricted to the active topics (n rows of
+    /// `padded(active.len()) / LANES` vectors, padding 0).
     rows: Vec<Lanes>,
+    /// Second block for compaction (swapped with `rows`).
+    spare: Vec<Lanes>,
     /// Word ids kept (those < V) and their counts.
     pub ids: Vec<u32>,
     cts: Vec<f32>,
     /// exp(E[log theta]) (kp, padding 0).
     pub theta: Vec<Lanes>,
+    /// `theta` restricted to the active topics (padding 0).
+    theta_c: Vec<Lanes>,
+    /// Accumulator over the active topics.
     acc: Vec<Lanes>,
+    /// Topics whose theta may be non-zero, ascending; every other topic has theta exactly 0.
+    active: Vec<u32>,
+    /// Candidate active set and positions of its topics in `active`.
+    next: Vec<u32>,
+    pos: Vec<u32>,
+    /// psi(alpha_k), computed once per document.
+    psi_alpha: Vec<f32>,
     /// Variational Dirichlet parameters (K).
     pub gamma: Vec<f32>,
     /// c_w / phinorm_w for the final theta (only filled when asked).
@@ -96,14 +109,11 @@ fn estep_generic<M: MulAdd>(
     let kp = p.topics.padded_topics();
     let v = p.topics.num_words();
 
-    let kb = kp / LANES;
     gather(p.topics, doc, v, ws);
     ws.gamma.clear();
     ws.gamma.extend_from_slice(gamma_init);
     ws.theta.clear();
-    ws.theta.resize(kb, [0.0; LANES]);
-    ws.acc.clear();
-    ws.acc.resize(kb, [0.0; LANES]);
+    ws.theta.resize(kp / LANES, [0.0; LANES]);
     exp_dirichlet_expectation_f32(&ws.gamma, &mut ws.theta.as_flattened_mut()[..k]);
 
     let mut info = EStepInfo::default();
@@ -115,52 +125,182 @@ fn estep_generic<M: MulAdd>(
         info.converged = true;
         return info;
     }
+    ws.active.clear();
+    ws.active.extend(0..k as u32);
+    ws.psi_alpha.clear();
+    ws.psi_alpha.extend(p.alpha.iter().map(|&a| digamma_f32(a)));
+    let psi_alpha_max = ws
+        .psi_alpha
+        .iter()
+        .copied()
+        .fold(f32::NEG_INFINITY, f32::max);
 
-    let n = ws.cts.len();
     for _ in 0..p.max_iterations {
         info.iterations += 1;
-        ws.acc.iter_mut().for_each(|a| *a = [0.0; LANES]);
-        let (rows, cts, theta) = (&ws.rows, &ws.cts, &ws.theta);
-        // Two words per step: the theta loads and the acc load/store are shared.
-        let mut w = 0;
-        while w + 1 < n {
-            let r1 = &rows[w * kb..(w + 1) * kb];
-            let r2 = &rows[(w + 1) * kb..(w + 2) * kb];
-            let (p1, p2) = M::dot2(theta, r1, r2);
-            axpy2::<M>(
-                cts[w] / (p1 + EPS),
-                r1,
-                cts[w + 1] / (p2 + EPS),
-                r2,
-                &mut ws.acc,
-            );
-            w += 2;
-        }
-        if w < n {
-            let r = &rows[w * kb..(w + 1) * kb];
-            axpy::<M>(cts[w] / (M::dot(theta, r) + EPS), r, &mut ws.acc);
-        }
+        let kb = load_active_theta(p.topics, ws);
+        ws.acc.clear();
+        ws.acc.resize(kb, [0.0; LANES]);
+        M::pass(&ws.theta_c[..kb], &ws.rows, &ws.cts, EPS, &mut ws.acc);
+        // gamma = alpha + theta * acc over all K topics; inactive topics have theta = 0
+        // (and a finite acc), so theirs is exactly alpha.
         let mut change = 0.0f32;
-        let (theta, acc) = (ws.theta.as_flattened(), ws.acc.as_flattened());
+        let theta = ws.theta.as_flattened();
+        let acc = ws.acc.as_flattened();
+        let mut j = 0;
         for i in 0..k {
-            let g = M::mul_add(theta[i], acc[i], p.alpha[i]);
+            let a = if ws.active.get(j) == Some(&(i as u32)) {
+                j += 1;
+                acc[j - 1]
+            } else {
+                0.0
+            };
+            let g = M::mul_add(theta[i], a, p.alpha[i]);
             change += (g - ws.gamma[i]).abs();
             ws.gamma[i] = g;
         }
-        exp_dirichlet_expectation_f32(&ws.gamma, &mut ws.theta.as_flattened_mut()[..k]);
-        if change / (k as f32) < p.gamma_threshold {
+        update_theta(ws, k, psi_alpha_max);
+        let converged = change / (k as f32) < p.gamma_threshold;
+        if converged {
             info.converged = true;
             break;
         }
+        shrink_active(ws);
     }
 
     if want_cphi {
+        let kb = load_active_theta(p.topics, ws);
+        let theta = &ws.theta_c[..kb];
         for (w, &c) in ws.cts.iter().enumerate() {
             let r = &ws.rows[w * kb..(w + 1) * kb];
-            ws.cphi.push(c / (M::dot(&ws.theta, r) + EPS));
+            ws.cphi.push(c / (M::dot(theta, r) + EPS));
         }
     }
     info
+}
+
+/// Fills `theta_c` with theta on the active topics (first making sure every topic with
+/// non-zero theta is active) and returns the active width in vectors.
+#[inline(always)]
+fn load_active_theta(topics: &ExpElogbeta, ws: &mut Workspace) -> usize {
+    let theta = ws.theta.as_flattened();
+    let missing = {
+        let mut j = 0;
+        let mut missing = false;
+        for (i, &t) in theta.iter().enumerate() {
+            if ws.active.get(j) == Some(&(i as u32)) {
+                j += 1;
+            } else if t != 0.0 {
+                missing = true;
+            }
+        }
+        missing
+    };
+    if missing {
+        // A dropped topic came back (possible only when alpha is large): widen to all
+        // non-zero topics and regather from the full rows.
+        regather(topics, ws);
+    }
+    let kb = padded(ws.active.len()) / LANES;
+    ws.theta_c.clear();
+    ws.theta_c.resize(kb, [0.0; LANES]);
+    let tc = ws.theta_c.as_flattened_mut();
+    let theta = ws.theta.as_flattened();
+    for (d, &t) in tc.iter_mut().zip(&ws.active) {
+        *d = theta[t as usize];
+    }
+    kb
+}
+
+/// theta = exp(psi(gamma) - psi(sum gamma)) as [`exp_dirichlet_expectation_f32`] computes
+/// it, but evaluating digamma/exp only on the active topics: an inactive topic's gamma is
+/// exactly alpha, so its value is exp(psi(alpha) - psi_total), which is 0 for all of them
+/// at once when even the largest psi(alpha) is below the flush threshold.
+#[inline(always)]
+fn update_theta(ws: &mut Workspace, k: usize, psi_alpha_max: f32) {
+    let total: f32 = ws.gamma.iter().sum();
+    let psi_total = digamma_f32(total);
+    let theta = &mut ws.theta.as_flattened_mut()[..k];
+    for &t in &ws.active {
+        let t = t as usize;
+        theta[t] = exp_f32(digamma_f32(ws.gamma[t]) - psi_total);
+    }
+    if ws.active.len() < k && psi_alpha_max - psi_total > FLUSH_LN {
+        let mut j = 0;
+        for (i, th) in theta.iter_mut().enumerate() {
+            if ws.active.get(j) == Some(&(i as u32)) {
+                j += 1;
+            } else {
+                *th = exp_f32(ws.psi_alpha[i] - psi_total);
+            }
+        }
+    }
+}
+
+/// Drops topics whose theta is exactly 0 from the active set once that saves at least a
+/// quarter of the vectors per row, compacting the gathered block (a zero theta gives gamma = alpha, so such
+/// a topic adds exactly nothing to any dot product or accumulator).
+#[inline(always)]
+fn shrink_active(ws: &mut Workspace) {
+    let theta = ws.theta.as_flattened();
+    ws.next.clear();
+    ws.pos.clear();
+    for (j, &t) in ws.active.iter().enumerate() {
+        if theta[t as usize] != 0.0 {
+            ws.next.push(t);
+            ws.pos.push(j as u32);
+        }
+    }
+    let kb = padded(ws.active.len()) / LANES;
+    let nb = padded(ws.next.len()) / LANES;
+    // Compacting costs about one pass; only do it when a quarter of the width goes.
+    if (kb - nb) * 4 < kb {
+        return;
+    }
+    let n = ws.cts.len();
+    ws.spare.clear();
+    ws.spare.resize(n * nb, [0.0; LANES]);
+    let (src, dst) = (ws.rows.as_flattened(), ws.spare.as_flattened_mut());
+    for (s, d) in src
+        .chunks_exact(kb * LANES)
+        .zip(dst.chunks_exact_mut(nb * LANES))
+    {
+        for (o, &j) in d.iter_mut().zip(&ws.pos) {
+            *o = s[j as usize];
+        }
+    }
+    std::mem::swap(&mut ws.rows, &mut ws.spare);
+    std::mem::swap(&mut ws.active, &mut ws.next);
+}
+
+/// Makes every topic with non-zero theta active again and regathers the block from the full
+/// rows (only when a dropped topic's theta became non-zero, i.e. alpha is large).
+#[cold]
+fn regather(topics: &ExpElogbeta, ws: &mut Workspace) {
+    let theta = ws.theta.as_flattened();
+    let mut j = 0;
+    ws.next.clear();
+    for (i, &t) in theta.iter().enumerate() {
+        let was_active = ws.active.get(j) == Some(&(i as u32));
+        j += was_active as usize;
+        if was_active || t != 0.0 {
+            ws.next.push(i as u32);
+        }
+    }
+    std::mem::swap(&mut ws.active, &mut ws.next);
+    let nb = padded(ws.active.len()) / LANES;
+    ws.rows.clear();
+    ws.rows.resize(ws.ids.len() * nb, [0.0; LANES]);
+    for (d, &id) in ws
+        .rows
+        .as_flattened_mut()
+        .chunks_exact_mut(nb * LANES)
+        .zip(&ws.ids)
+    {
+        let row = topics.row(id as usize).as_flattened();
+        for (o, &t) in d.iter_mut().zip(&ws.active) {
+            *o = row[t as usize];
+        }
+    }
 }
 
 /// Copies the rows of the document's in-vocabulary words into one contiguous block.

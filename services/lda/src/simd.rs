@@ -22,6 +22,40 @@ pub(crate) trait MulAdd {
     fn dot(theta: &[Lanes], r: &[Lanes]) -> f32 {
         dot_generic::<Self>(theta, r)
     }
+
+    /// One E-step pass over a document's gathered block (`cts.len()` rows of `theta.len()`
+    /// vectors): `acc = sum_w cts[w] / (theta . row_w + eps) * row_w`.
+    #[inline(always)]
+    fn pass(theta: &[Lanes], rows: &[Lanes], cts: &[f32], eps: f32, acc: &mut [Lanes]) {
+        pass_generic::<Self>(theta, rows, cts, eps, acc)
+    }
+}
+
+/// [`MulAdd::pass`] for any width: two rows per step share the theta loads and the acc
+/// load/store.
+#[inline(always)]
+fn pass_generic<M: MulAdd + ?Sized>(
+    theta: &[Lanes],
+    rows: &[Lanes],
+    cts: &[f32],
+    eps: f32,
+    acc: &mut [Lanes],
+) {
+    let kb = theta.len();
+    let n = cts.len();
+    acc.iter_mut().for_each(|a| *a = [0.0; LANES]);
+    let mut w = 0;
+    while w + 1 < n {
+        let r1 = &rows[w * kb..(w + 1) * kb];
+        let r2 = &rows[(w + 1) * kb..(w + 2) * kb];
+        let (p1, p2) = M::dot2(theta, r1, r2);
+        axpy2::<M>(cts[w] / (p1 + eps), r1, cts[w + 1] / (p2 + eps), r2, acc);
+        w += 2;
+    }
+    if w < n {
+        let r = &rows[w * kb..(w + 1) * kb];
+        axpy::<M>(cts[w] / (M::dot(theta, r) + eps), r, acc);
+    }
 }
 
 /// Separate multiply and add: what the baseline x86-64 target can do fast.
@@ -56,12 +90,26 @@ impl MulAdd for Fused {
         // SAFETY: as above.
         unsafe { avx2::dot(theta, r) }
     }
+
+    #[inline(always)]
+    fn pass(theta: &[Lanes], rows: &[Lanes], cts: &[f32], eps: f32, acc: &mut [Lanes]) {
+        macro_rules! widths {
+            ($($kb:literal)*) => {
+                match theta.len() {
+                    // SAFETY: as above.
+                    $($kb => unsafe { avx2::pass::<$kb>(theta, rows, cts, eps, acc) },)*
+                    _ => pass_generic::<Self>(theta, rows, cts, eps, acc),
+                }
+            };
+        }
+        widths!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
+    }
 }
 
 /// Explicit AVX2 dot products: two accumulators per row break the FMA latency chain.
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::Lanes;
+    use super::{Lanes, LANES};
     use std::arch::x86_64::*;
 
     #[target_feature(enable = "avx2,fma")]
@@ -95,6 +143,83 @@ mod avx2 {
             a2 = _mm256_fmadd_ps(t0, _mm256_loadu_ps(r2[c].as_ptr()), a2);
         }
         (hsum(_mm256_add_ps(a1, b1)), hsum(_mm256_add_ps(a2, b2)))
+    }
+
+    /// [`super::MulAdd::pass`] for a width of `KB` vectors known at compile time: theta and
+    /// the accumulators live in registers (for small `KB`), two words per step with separate
+    /// accumulators for even and odd words (no store-to-load chain through memory), both
+    /// dot products reduced together and both scales computed by one division.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(super) unsafe fn pass<const KB: usize>(
+        theta: &[Lanes],
+        rows: &[Lanes],
+        cts: &[f32],
+        eps: f32,
+        acc: &mut [Lanes],
+    ) {
+        let n = cts.len();
+        assert!(theta.len() == KB && acc.len() == KB && rows.len() >= n * KB);
+        let mut t = [_mm256_setzero_ps(); KB];
+        for (c, tc) in t.iter_mut().enumerate() {
+            *tc = _mm256_loadu_ps(theta[c].as_ptr());
+        }
+        let mut a = [_mm256_setzero_ps(); KB];
+        let mut b = [_mm256_setzero_ps(); KB];
+        let rp = rows.as_ptr() as *const f32;
+        let cp = cts.as_ptr();
+        let epsv = _mm_set1_ps(eps);
+        let mut w = 0;
+        while w + 1 < n {
+            let r1 = rp.add(w * KB * LANES);
+            let r2 = r1.add(KB * LANES);
+            let (mut d1, mut e1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+            let (mut d2, mut e2) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+            for c in 0..KB {
+                let x1 = _mm256_loadu_ps(r1.add(c * LANES));
+                let x2 = _mm256_loadu_ps(r2.add(c * LANES));
+                if c % 2 == 0 {
+                    d1 = _mm256_fmadd_ps(t[c], x1, d1);
+                    d2 = _mm256_fmadd_ps(t[c], x2, d2);
+                } else {
+                    e1 = _mm256_fmadd_ps(t[c], x1, e1);
+                    e2 = _mm256_fmadd_ps(t[c], x2, e2);
+                }
+            }
+            // [d1 d1 d2 d2 | d1 d1 d2 d2] -> [d1 d1 d2 d2] -> [d1 d2 d1 d2]
+            let h = _mm256_hadd_ps(_mm256_add_ps(d1, e1), _mm256_add_ps(d2, e2));
+            let h = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps::<1>(h));
+            let h = _mm_hadd_ps(h, h);
+            let c12 = _mm_castpd_ps(_mm_load_sd(cp.add(w) as *const f64));
+            let s = _mm_div_ps(c12, _mm_add_ps(h, epsv));
+            let s1 = _mm256_broadcastss_ps(s);
+            let s2 = _mm256_broadcastss_ps(_mm_movehdup_ps(s));
+            for c in 0..KB {
+                a[c] = _mm256_fmadd_ps(s1, _mm256_loadu_ps(r1.add(c * LANES)), a[c]);
+                b[c] = _mm256_fmadd_ps(s2, _mm256_loadu_ps(r2.add(c * LANES)), b[c]);
+            }
+            w += 2;
+        }
+        if w < n {
+            let r1 = rp.add(w * KB * LANES);
+            let (mut d1, mut e1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+            for c in 0..KB {
+                let x1 = _mm256_loadu_ps(r1.add(c * LANES));
+                if c % 2 == 0 {
+                    d1 = _mm256_fmadd_ps(t[c], x1, d1);
+                } else {
+                    e1 = _mm256_fmadd_ps(t[c], x1, e1);
+                }
+            }
+            let s = *cp.add(w) / (hsum(_mm256_add_ps(d1, e1)) + eps);
+            let s1 = _mm256_set1_ps(s);
+            for c in 0..KB {
+                a[c] = _mm256_fmadd_ps(s1, _mm256_loadu_ps(r1.add(c * LANES)), a[c]);
+            }
+        }
+        for c in 0..KB {
+            _mm256_storeu_ps(acc[c].as_mut_ptr(), _mm256_add_ps(a[c], b[c]));
+        }
     }
 
     #[target_feature(enable = "avx2,fma")]
@@ -197,7 +322,13 @@ fn dot_generic<M: MulAdd + ?Sized>(theta: &[Lanes], r: &[Lanes]) -> f32 {
 
 /// `acc += s1 * r1 + s2 * r2` (one load and store of `acc` for two rows).
 #[inline(always)]
-pub(crate) fn axpy2<M: MulAdd>(s1: f32, r1: &[Lanes], s2: f32, r2: &[Lanes], acc: &mut [Lanes]) {
+pub(crate) fn axpy2<M: MulAdd + ?Sized>(
+    s1: f32,
+    r1: &[Lanes],
+    s2: f32,
+    r2: &[Lanes],
+    acc: &mut [Lanes],
+) {
     let n = acc.len();
     let (r1, r2) = (&r1[..n], &r2[..n]);
     for c in 0..n {
@@ -213,7 +344,7 @@ pub(crate) fn axpy2<M: MulAdd>(s1: f32, r1: &[Lanes], s2: f32, r2: &[Lanes], acc
 
 /// `acc += s * r`.
 #[inline(always)]
-pub(crate) fn axpy<M: MulAdd>(s: f32, r: &[Lanes], acc: &mut [Lanes]) {
+pub(crate) fn axpy<M: MulAdd + ?Sized>(s: f32, r: &[Lanes], acc: &mut [Lanes]) {
     let n = acc.len();
     let r = &r[..n];
     for c in 0..n {
