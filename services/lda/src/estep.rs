@@ -260,12 +260,13 @@ fn shrink_active(ws: &mut Workspace) {
     ws.spare.clear();
     ws.spare.resize(n * nb, [0.0; LANES]);
     let (src, dst) = (ws.rows.as_flattened(), ws.spare.as_flattened_mut());
-    for (s, d) in src
-        .chunks_exact(kb * LANES)
-        .zip(dst.chunks_exact_mut(nb * LANES))
-    {
-        for (o, &j) in d.iter_mut().zip(&ws.pos) {
-            *o = s[j as usize];
+    let (sw, dw) = (kb * LANES, nb * LANES);
+    assert!(src.len() >= n * sw && dst.len() >= n * dw && ws.pos.len() <= dw);
+    assert!(ws.pos.iter().all(|&j| (j as usize) < sw));
+    for w in 0..n {
+        for (o, &j) in ws.pos.iter().enumerate() {
+            // SAFETY: o < pos.len() <= dw and j < sw (both asserted above), w < n.
+            unsafe { *dst.get_unchecked_mut(w * dw + o) = *src.get_unchecked(w * sw + j as usize) };
         }
     }
     std::mem::swap(&mut ws.rows, &mut ws.spare);
