@@ -18,11 +18,16 @@ async fn python_producer_documents_are_all_accounted_for() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = PipelineConfig::default();
     config.labeling_queue.curation.labels = vec!["a".into(), "b".into()];
-    let pipeline = start_pipeline(&bootstrap, prefix, dir.path(), config).await.expect("pipeline");
+    let pipeline = start_pipeline(&bootstrap, prefix, dir.path(), config)
+        .await
+        .expect("pipeline");
     let script = repo_root().join("tests/interop/interop_ingest.py");
     let bootstrap_arg = bootstrap.clone();
     let status = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("python3").arg(script).args(["--bootstrap", &bootstrap_arg, "--prefix", prefix]).status()
+        std::process::Command::new("python3")
+            .arg(script)
+            .args(["--bootstrap", &bootstrap_arg, "--prefix", prefix])
+            .status()
     })
     .await
     .expect("join")

@@ -21,7 +21,11 @@ fn scored(i: usize) -> ScoredDocument {
         model_version: 1,
         classifier_version: None,
         theta: vec![0.5, 0.5],
-        top_topics: vec![TopicWeight { topic: (i % 2) as i32, weight: 0.5, words: vec!["w".into()] }],
+        top_topics: vec![TopicWeight {
+            topic: (i % 2) as i32,
+            weight: 0.5,
+            words: vec!["w".into()],
+        }],
         label: None,
         confidence: 0.0,
         margin: 0.0,
@@ -36,11 +40,16 @@ fn queue_node(bootstrap: &str, data: &Path, config: &str, port: u16) -> Node {
         env!("CARGO_BIN_EXE_latentlabel-node"),
         &[
             "labeling-queue",
-            "--kafka-bootstrap", bootstrap,
-            "--topic-prefix", "lq.",
-            "--object-store-url", data.to_str().expect("utf8"),
-            "--http-addr", &format!("127.0.0.1:{port}"),
-            "--config", config,
+            "--kafka-bootstrap",
+            bootstrap,
+            "--topic-prefix",
+            "lq.",
+            "--object-store-url",
+            data.to_str().expect("utf8"),
+            "--http-addr",
+            &format!("127.0.0.1:{port}"),
+            "--config",
+            config,
             "--no-create-topics",
         ],
     )
@@ -54,7 +63,12 @@ async fn label(base: &str, n: usize) -> HashMap<String, String> {
         if done.len() >= n {
             break;
         }
-        let Ok(r) = http.post(format!("{base}/v1/tasks/lease")).bearer_auth(TOKEN).send().await else {
+        let Ok(r) = http
+            .post(format!("{base}/v1/tasks/lease"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+        else {
             tokio::time::sleep(Duration::from_millis(200)).await;
             continue;
         };
@@ -66,8 +80,17 @@ async fn label(base: &str, n: usize) -> HashMap<String, String> {
         let doc = task["doc_id"].as_str().expect("doc").to_string();
         let n_doc: usize = doc.trim_start_matches("doc-").parse().expect("number");
         let label = LABELS[n_doc % 3].to_string();
-        let url = format!("{base}/v1/tasks/{}/submit", task["task_id"].as_str().expect("task id"));
-        let r = http.post(url).bearer_auth(TOKEN).json(&serde_json::json!({ "label": label })).send().await.expect("submit");
+        let url = format!(
+            "{base}/v1/tasks/{}/submit",
+            task["task_id"].as_str().expect("task id")
+        );
+        let r = http
+            .post(url)
+            .bearer_auth(TOKEN)
+            .json(&serde_json::json!({ "label": label }))
+            .send()
+            .await
+            .expect("submit");
         if r.status().as_u16() == 200 {
             done.insert(doc, label);
         }
@@ -80,10 +103,22 @@ async fn acknowledged_labels_survive_kill_9_and_count_once() {
     let topics = Topics::new("lq.");
     let broker = EmbeddedKafka::start(1, &topics, 2).expect("broker");
     let bootstrap = broker.bootstrap_servers();
-    let producer = kafka_settings(&bootstrap, "lq.").producer().expect("producer");
+    let producer = kafka_settings(&bootstrap, "lq.")
+        .producer()
+        .expect("producer");
     let codec = Codec::single_object();
-    let records: Vec<_> = (0..60).map(|i| OutRecord::new(&topics.scored, scored(i).id, codec.encode(&scored(i)).expect("encode"))).collect();
-    latentlabel_common::pipeline::send_all("test", &producer, &records).await.expect("produce");
+    let records: Vec<_> = (0..60)
+        .map(|i| {
+            OutRecord::new(
+                &topics.scored,
+                scored(i).id,
+                codec.encode(&scored(i)).expect("encode"),
+            )
+        })
+        .collect();
+    latentlabel_common::pipeline::send_all("test", &producer, &records)
+        .await
+        .expect("produce");
 
     let data = tempfile::tempdir().expect("tempdir");
     let config_path = data.path().join("config.json");
@@ -116,25 +151,67 @@ async fn acknowledged_labels_survive_kill_9_and_count_once() {
     let mut acknowledged = first.clone();
     acknowledged.extend(second.clone());
     acknowledged.extend(third.clone());
-    assert_eq!(acknowledged.len(), first.len() + second.len() + third.len(), "no document was leased twice");
+    assert_eq!(
+        acknowledged.len(),
+        first.len() + second.len() + third.len(),
+        "no document was leased twice"
+    );
 
     let http = reqwest::Client::new();
-    let commit = http.post(format!("{base}/v1/admin/datasets/commit")).bearer_auth(ADMIN).send().await.expect("commit");
+    let commit = http
+        .post(format!("{base}/v1/admin/datasets/commit"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .expect("commit");
     assert_eq!(commit.status().as_u16(), 200, "{:?}", commit.text().await);
-    let queue: serde_json::Value =
-        http.get(format!("{base}/v1/admin/queue")).bearer_auth(ADMIN).send().await.expect("queue").json().await.expect("json");
-    assert_eq!(queue["cost"]["human_labels"].as_u64(), Some(acknowledged.len() as u64), "each label counted once: {}", queue["cost"]);
+    let queue: serde_json::Value = http
+        .get(format!("{base}/v1/admin/queue"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .expect("queue")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        queue["cost"]["human_labels"].as_u64(),
+        Some(acknowledged.len() as u64),
+        "each label counted once: {}",
+        queue["cost"]
+    );
 
     let storage = Storage::from_url(store.to_str().expect("utf8")).expect("store");
-    let version = storage.latest_version("datasets/labels").await.expect("list").expect("a version");
-    let manifest = latentlabel_labeling_queue::dataset::manifest(&storage, "labels", version).await.expect("manifest");
-    let rows = latentlabel_labeling_queue::dataset::read_rows(&storage, &manifest).await.expect("rows");
-    let in_dataset: HashMap<String, String> = rows.iter().map(|r| (r.doc_id.clone(), r.label.clone())).collect();
-    assert_eq!(in_dataset.len(), rows.len(), "no document twice in a version");
+    let version = storage
+        .latest_version("datasets/labels")
+        .await
+        .expect("list")
+        .expect("a version");
+    let manifest = latentlabel_labeling_queue::dataset::manifest(&storage, "labels", version)
+        .await
+        .expect("manifest");
+    let rows = latentlabel_labeling_queue::dataset::read_rows(&storage, &manifest)
+        .await
+        .expect("rows");
+    let in_dataset: HashMap<String, String> = rows
+        .iter()
+        .map(|r| (r.doc_id.clone(), r.label.clone()))
+        .collect();
+    assert_eq!(
+        in_dataset.len(),
+        rows.len(),
+        "no document twice in a version"
+    );
     for (doc, label) in &acknowledged {
-        assert_eq!(in_dataset.get(doc), Some(label), "acknowledged label for {doc} is in the dataset");
+        assert_eq!(
+            in_dataset.get(doc),
+            Some(label),
+            "acknowledged label for {doc} is in the dataset"
+        );
     }
     assert_eq!(rows.len(), acknowledged.len());
-    assert!(node.terminate(Duration::from_secs(30)).is_some_and(|s| s.success()));
+    assert!(node
+        .terminate(Duration::from_secs(30))
+        .is_some_and(|s| s.success()));
     drop(broker);
 }
