@@ -29,9 +29,12 @@ pub struct ProduceArgs {
     /// Wire format: avro (RawDocument, single-object or Confluent framing) or json (the line as is).
     #[arg(long, value_parser = ["avro", "json"], default_value = "avro")]
     pub format: String,
-    /// Seed of the demo generator.
+    /// Seed of the demo generator and of --shuffle.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Shuffle the input before sending (corpora such as 20 Newsgroups are sorted by label).
+    #[arg(long)]
+    pub shuffle: bool,
 }
 
 pub async fn run(args: ProduceArgs) -> anyhow::Result<()> {
@@ -56,16 +59,25 @@ pub async fn run(args: ProduceArgs) -> anyhow::Result<()> {
             .input
             .as_ref()
             .context("--input is required without --demo")?;
-        let lines = read_lines(path)?;
         let bar = progress(None);
-        let docs = lines
-            .take(args.docs.unwrap_or(usize::MAX))
+        let limit = args.docs.unwrap_or(usize::MAX);
+        // Without --shuffle only the first --docs lines are read.
+        let take = if args.shuffle { usize::MAX } else { limit };
+        let mut docs: Vec<RawDocument> = read_lines(path)?
+            .take(take)
             .filter_map(|line| match line {
                 Ok(l) if l.trim().is_empty() => None,
                 Ok(l) => Some(parse_line(&l)),
                 Err(e) => Some(Err(e)),
-            });
-        let docs: Vec<RawDocument> = docs.collect::<anyhow::Result<_>>()?;
+            })
+            .collect::<anyhow::Result<_>>()?;
+        if args.shuffle {
+            // Corpora such as 20 Newsgroups are sorted by label; a prefix of a shuffle is a sample.
+            use rand::seq::SliceRandom;
+            use rand::SeedableRng;
+            docs.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(args.seed));
+            docs.truncate(limit);
+        }
         bar.set_length(docs.len() as u64);
         send_documents(
             &producer,

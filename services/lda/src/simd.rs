@@ -151,6 +151,7 @@ mod avx2 {
     /// dot products reduced together and both scales computed by one division.
     #[target_feature(enable = "avx2,fma")]
     #[inline]
+    #[allow(clippy::needless_range_loop)] // c indexes several arrays of the same width
     pub(super) unsafe fn pass<const KB: usize>(
         theta: &[Lanes],
         rows: &[Lanes],
