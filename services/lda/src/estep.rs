@@ -389,7 +389,11 @@ mod tests {
                 let want = dense(&p, doc, &init);
                 let total: f32 = want.iter().sum();
                 for (g, w) in ws.gamma.iter().zip(&want) {
-                    assert!((g - w).abs() <= 1e-3 * total, "alpha {}: {g} vs {w}", alpha[0]);
+                    assert!(
+                        (g - w).abs() <= 1e-3 * total,
+                        "alpha {}: {g} vs {w}",
+                        alpha[0]
+                    );
                 }
             }
         }

@@ -67,6 +67,9 @@
 //! and compiled twice (baseline and AVX2+FMA, chosen at run time). Each document's rows of
 //! exp(E[log beta]) are gathered into one contiguous block, and each E-step iteration makes a
 //! single fused pass over it (phinorm dot product and the gamma accumulation together).
+//! Topics whose exp(E[log theta]) has flushed to exactly 0 add nothing to either product, so
+//! they are dropped from the block (compacted when a quarter of the width goes) and from the
+//! digamma/exp updates; only the summation order of phinorm changes.
 //! The batch's E-step runs on the model's rayon pool; sufficient statistics are then added
 //! per word block in document order, so lambda is bit-identical for any thread count.
 
