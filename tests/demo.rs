@@ -124,6 +124,30 @@ print('pyarrow read', n, 'rows')
         assert!(v.is_finite() && v != 0.0, "{line}");
     }
 
+    // Metric hygiene: units, `_total` counters, help texts, as promtool lints them.
+    if have_tool("promtool") {
+        use std::io::Write;
+        let mut lint = std::process::Command::new("promtool")
+            .args(["check", "metrics"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("promtool");
+        lint.stdin
+            .take()
+            .expect("stdin")
+            .write_all(metrics.as_bytes())
+            .expect("write");
+        let out = lint.wait_with_output().expect("promtool");
+        let report = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "promtool check metrics:\n{report}");
+    }
+
     // Every dashboard panel and alert rule against a real Prometheus scraping the demo.
     if have_tool("prometheus") && have_python_modules(&["yaml"]) {
         let root = repo_root();

@@ -14,20 +14,28 @@ fn ingest(bootstrap: &str, data: &str, port: u16) -> Node {
         env!("CARGO_BIN_EXE_latentlabel-node"),
         &[
             "ingest",
-            "--kafka-bootstrap", bootstrap,
-            "--topic-prefix", "two.",
-            "--object-store-url", data,
-            "--http-addr", &format!("127.0.0.1:{port}"),
+            "--kafka-bootstrap",
+            bootstrap,
+            "--topic-prefix",
+            "two.",
+            "--object-store-url",
+            data,
+            "--http-addr",
+            &format!("127.0.0.1:{port}"),
             "--no-create-topics",
             // A late joiner rebalances in seconds instead of the default tens of seconds.
-            "--kafka-option", "session.timeout.ms=6000",
-            "--kafka-option", "heartbeat.interval.ms=500",
+            "--kafka-option",
+            "session.timeout.ms=6000",
+            "--kafka-option",
+            "heartbeat.interval.ms=500",
         ],
     )
 }
 
 async fn consumed(port: u16) -> u64 {
-    let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await else { return 0 };
+    let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await else {
+        return 0;
+    };
     let body = r.text().await.unwrap_or_default();
     body.lines()
         .find(|l| l.starts_with("latentlabel_kafka_consumed_records_total{service=\"ingest\"}"))
@@ -52,20 +60,41 @@ async fn two_replicas_share_the_stream_and_tokenize_each_document_once() {
     let codec = Codec::single_object();
     let records: Vec<_> = corpus
         .iter()
-        .map(|d| OutRecord::new(&topics.raw, d.raw.id.clone().unwrap_or_default(), codec.encode(&d.raw).expect("encode")))
+        .map(|d| {
+            OutRecord::new(
+                &topics.raw,
+                d.raw.id.clone().unwrap_or_default(),
+                codec.encode(&d.raw).expect("encode"),
+            )
+        })
         .collect();
-    let producer = kafka_settings(&bootstrap, "two.").producer().expect("producer");
-    latentlabel_common::pipeline::send_all("test", &producer, &records).await.expect("produce");
+    let producer = kafka_settings(&bootstrap, "two.")
+        .producer()
+        .expect("producer");
+    latentlabel_common::pipeline::send_all("test", &producer, &records)
+        .await
+        .expect("produce");
 
     let observer = observer(&bootstrap, &topics.tokens);
     let out = collect(&observer, corpus.len(), Duration::from_secs(90)).await;
     let extra = collect(&observer, 1, Duration::from_secs(3)).await;
-    let ids: HashSet<String> = out.iter().map(|m| codec.decode_cached::<TokenizedDocument>(payload(m)).expect("decode").id).collect();
+    let ids: HashSet<String> = out
+        .iter()
+        .map(|m| {
+            codec
+                .decode_cached::<TokenizedDocument>(payload(m))
+                .expect("decode")
+                .id
+        })
+        .collect();
     assert_eq!(ids.len(), corpus.len(), "every document tokenized");
     assert_eq!(out.len() + extra.len(), corpus.len(), "and exactly once");
     let (a, b) = (consumed(port_a).await, consumed(port_b).await);
     println!("replica a consumed {a}, replica b consumed {b}");
     assert_eq!(a + b, corpus.len() as u64);
-    assert!(a > 0 && b > 0, "both replicas took partitions (a={a}, b={b})");
+    assert!(
+        a > 0 && b > 0,
+        "both replicas took partitions (a={a}, b={b})"
+    );
     drop(broker);
 }

@@ -73,10 +73,17 @@ struct Copy {
 }
 
 impl latentlabel_common::pipeline::Transform for Copy {
-    async fn process(&self, record: latentlabel_common::pipeline::Incoming) -> Vec<latentlabel_common::OutRecord> {
+    async fn process(
+        &self,
+        record: latentlabel_common::pipeline::Incoming,
+    ) -> Vec<latentlabel_common::OutRecord> {
         self.seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let key = record.key_str().unwrap_or_default().to_string();
-        vec![latentlabel_common::OutRecord::new(&self.topic, key, record.payload)]
+        vec![latentlabel_common::OutRecord::new(
+            &self.topic,
+            key,
+            record.payload,
+        )]
     }
 }
 
@@ -86,8 +93,13 @@ struct Counted<T> {
     seen: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
-impl<T: latentlabel_common::pipeline::Transform> latentlabel_common::pipeline::Transform for Counted<T> {
-    async fn process(&self, record: latentlabel_common::pipeline::Incoming) -> Vec<latentlabel_common::OutRecord> {
+impl<T: latentlabel_common::pipeline::Transform> latentlabel_common::pipeline::Transform
+    for Counted<T>
+{
+    async fn process(
+        &self,
+        record: latentlabel_common::pipeline::Incoming,
+    ) -> Vec<latentlabel_common::OutRecord> {
         let out = self.inner.process(record).await;
         self.seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         out
@@ -153,14 +165,43 @@ async fn ingest_over_broker(input: &std::path::Path, n: usize) -> anyhow::Result
     });
     let producer = kafka.producer()?;
     let bytes: usize = (0..n).map(|i| texts[i % texts.len()].len()).sum();
-    crate::produce::send_documents(&producer, &codec, &topics.raw, docs, "avro", &indicatif::ProgressBar::hidden()).await?;
+    crate::produce::send_documents(
+        &producer,
+        &codec,
+        &topics.raw,
+        docs,
+        "avro",
+        &indicatif::ProgressBar::hidden(),
+    )
+    .await?;
 
     let seen = Arc::new(AtomicUsize::new(0));
-    let raw_s = timed_run(&kafka, "bench-raw", Copy { topic: topics.scored.clone(), seen: seen.clone() }, seen.clone(), n).await?;
+    let raw_s = timed_run(
+        &kafka,
+        "bench-raw",
+        Copy {
+            topic: topics.scored.clone(),
+            seen: seen.clone(),
+        },
+        seen.clone(),
+        n,
+    )
+    .await?;
     let seen = Arc::new(AtomicUsize::new(0));
     let config = latentlabel_ingest::IngestConfig::default();
-    let transform = latentlabel_ingest::IngestTransform::new(&config, codec.clone(), topics.clone())?;
-    let ingest_s = timed_run(&kafka, "bench-ingest", Counted { inner: transform, seen: seen.clone() }, seen.clone(), n).await?;
+    let transform =
+        latentlabel_ingest::IngestTransform::new(&config, codec.clone(), topics.clone())?;
+    let ingest_s = timed_run(
+        &kafka,
+        "bench-ingest",
+        Counted {
+            inner: transform,
+            seen: seen.clone(),
+        },
+        seen.clone(),
+        n,
+    )
+    .await?;
     let report = serde_json::json!({
         "docs": n,
         "mb": bytes as f64 / 1e6,
