@@ -6,6 +6,7 @@
 //! - [`kafka`]: settings, topic names, idempotent producer, manual-offset consumers.
 //! - [`embedded`]: the embedded Kafka-protocol broker for `latentlabel up` and tests.
 //! - [`pipeline`]: the ordered consume → transform → produce loop with at-least-once offsets.
+//! - [`deadletter`]: dead-letter records, one format for every service.
 //! - [`storage`]: object storage (local directory or S3) with create-only versioned manifests.
 //! - [`parquet_io`]: Arrow batches to and from Parquet bytes.
 //! - [`metrics`]: shared Prometheus metrics; [`http`]: JSON errors, health, `/metrics`.
@@ -13,6 +14,7 @@
 //! - [`split`]: deterministic sampling by document id.
 
 pub mod avro;
+pub mod deadletter;
 pub mod embedded;
 pub mod http;
 pub mod kafka;

@@ -1,8 +1,9 @@
 //! One raw record in; one tokenized document or one dead letter out.
 
+use latentlabel_common::deadletter::dead_letter;
 use latentlabel_common::pipeline::{Incoming, Transform};
-use latentlabel_common::records::{now_ms, DeadLetter, TermCount, TokenizedDocument};
-use latentlabel_common::{metrics as common_metrics, Codec, OutRecord, Topics};
+use latentlabel_common::records::{now_ms, TermCount, TokenizedDocument};
+use latentlabel_common::{Codec, OutRecord, Topics};
 use latentlabel_text::Tokenizer;
 use sha2::Digest;
 
@@ -11,10 +12,6 @@ use crate::decode::{decode, Rejection};
 use crate::dedup::{DedupWindow, Seen};
 use crate::metrics;
 use crate::SERVICE;
-
-/// Largest original payload a dead letter carries: half a topic's record limit, leaving room for
-/// the envelope.
-const MAX_DEADLETTER_PAYLOAD: usize = latentlabel_common::kafka::MAX_RECORD_BYTES / 2;
 
 pub struct IngestTransform {
     tokenizer: Tokenizer,
@@ -108,50 +105,21 @@ impl IngestTransform {
         metrics::REJECTED
             .with_label_values(&[rejection.reason])
             .inc();
-        common_metrics::DEADLETTERS
-            .with_label_values(&[SERVICE, rejection.reason])
-            .inc();
-        // A dead letter must itself fit on a topic; keep the evidence, not necessarily all of it.
-        let (payload, message) = if record.payload.len() > MAX_DEADLETTER_PAYLOAD {
-            (
-                record.payload[..MAX_DEADLETTER_PAYLOAD].to_vec(),
-                format!(
-                    "{} (payload truncated from {} to {} bytes)",
-                    rejection.message,
-                    record.payload.len(),
-                    MAX_DEADLETTER_PAYLOAD
-                ),
-            )
-        } else {
-            (record.payload.clone(), rejection.message.clone())
-        };
-        let letter = DeadLetter {
-            service: SERVICE.into(),
-            source_topic: record.topic.clone(),
-            source_partition: record.partition,
-            source_offset: record.offset,
-            reason: rejection.reason.into(),
-            message,
-            key: record.key.clone(),
-            payload,
-            failed_at_ms: now_ms(),
-        };
-        let payload = match self.codec.encode(&letter) {
-            Ok(p) => p,
+        match dead_letter(
+            SERVICE,
+            &self.codec,
+            &self.topics,
+            record,
+            rejection.reason,
+            &rejection.message,
+        ) {
+            Ok(letter) => Some(letter),
             Err(e) => {
                 // Our own schema failing to encode is a bug; keep the evidence in the log.
                 tracing::error!(error = %e, "encoding dead letter");
-                return None;
+                None
             }
-        };
-        let key = record
-            .key_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("{}:{}:{}", record.topic, record.partition, record.offset));
-        Some(
-            OutRecord::new(&self.topics.deadletter, key, payload)
-                .header("reason", rejection.reason),
-        )
+        }
     }
 }
 

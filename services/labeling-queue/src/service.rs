@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use latentlabel_common::records::{AnnotationEvent, DeadLetter, LabelEvent, ScoredDocument};
+use latentlabel_common::records::{AnnotationEvent, LabelEvent, ScoredDocument};
 use latentlabel_common::{metrics as common_metrics, pipeline, OutRecord, ServiceContext};
 use latentlabel_curation::{Curator, Routing};
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -207,7 +207,8 @@ pub async fn route_scored(
                 match ctx.codec.decode_cached::<ScoredDocument>(payload) {
                     Ok(doc) => offer(&shared, &doc),
                     Err(e) => {
-                        let letter = dead_letter(&ctx, &msg, e.reason(), &e.to_string())?;
+                        let record = latentlabel_common::pipeline::Incoming::from_message(&msg.detach());
+                        let letter = latentlabel_common::deadletter::dead_letter(SERVICE, &ctx.codec, &ctx.topics, &record, e.reason(), &e.to_string())?;
                         pipeline::send_all(SERVICE, &ctx.producer, &[letter]).await?;
                     }
                 }
@@ -263,33 +264,6 @@ fn offer(shared: &Shared, doc: &ScoredDocument) {
         Ok(_) => {}
         Err(e) => tracing::warn!(doc = %doc.id, error = %e, "scored document not routed"),
     }
-}
-
-fn dead_letter(
-    ctx: &ServiceContext,
-    msg: &rdkafka::message::BorrowedMessage<'_>,
-    reason: &'static str,
-    message: &str,
-) -> anyhow::Result<OutRecord> {
-    common_metrics::DEADLETTERS
-        .with_label_values(&[SERVICE, reason])
-        .inc();
-    let letter = DeadLetter {
-        service: SERVICE.into(),
-        source_topic: msg.topic().into(),
-        source_partition: msg.partition(),
-        source_offset: msg.offset(),
-        reason: reason.into(),
-        message: message.into(),
-        key: msg.key().map(<[u8]>::to_vec),
-        payload: msg.payload().unwrap_or_default().to_vec(),
-        failed_at_ms: latentlabel_common::records::now_ms(),
-    };
-    Ok(OutRecord::new(
-        &ctx.topics.deadletter,
-        format!("{}:{}:{}", msg.topic(), msg.partition(), msg.offset()),
-        ctx.codec.encode(&letter)?,
-    ))
 }
 
 /// Publishes finalized labels, adds them to the dataset rows, then acknowledges them.

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
-use latentlabel_common::records::{now_ms, DeadLetter, ModelSnapshot, TokenizedDocument};
+use latentlabel_common::records::{now_ms, ModelSnapshot, TokenizedDocument};
 use latentlabel_common::{metrics as common_metrics, split, OutRecord, ServiceContext};
 use latentlabel_lda::{coherence, Document, OnlineLda, Vocabulary};
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -131,7 +131,18 @@ impl Trainer {
         let payload = msg.payload().unwrap_or_default();
         let doc: TokenizedDocument = match ctx.codec.decode_cached(payload) {
             Ok(d) => d,
-            Err(e) => return dead_letter(ctx, msg, e.reason(), &e.to_string()),
+            Err(e) => {
+                let record = latentlabel_common::pipeline::Incoming::from_message(&msg.detach());
+                return latentlabel_common::deadletter::dead_letter(
+                    SERVICE,
+                    &ctx.codec,
+                    &ctx.topics,
+                    &record,
+                    e.reason(),
+                    &e.to_string(),
+                )
+                .ok();
+            }
         };
         let terms: Terms = doc
             .terms
@@ -368,32 +379,4 @@ impl Trainer {
 /// on a blocking thread.
 fn placeholder_model(config: &TrainerConfig) -> anyhow::Result<OnlineLda> {
     OnlineLda::new(config.lda.clone(), 0).map_err(|e| anyhow::anyhow!("lda-trainer: {e}"))
-}
-
-fn dead_letter(
-    ctx: &ServiceContext,
-    msg: &rdkafka::message::BorrowedMessage<'_>,
-    reason: &'static str,
-    message: &str,
-) -> Option<OutRecord> {
-    common_metrics::DEADLETTERS
-        .with_label_values(&[SERVICE, reason])
-        .inc();
-    let letter = DeadLetter {
-        service: SERVICE.into(),
-        source_topic: msg.topic().into(),
-        source_partition: msg.partition(),
-        source_offset: msg.offset(),
-        reason: reason.into(),
-        message: message.into(),
-        key: msg.key().map(<[u8]>::to_vec),
-        payload: msg.payload().unwrap_or_default().to_vec(),
-        failed_at_ms: now_ms(),
-    };
-    let payload = ctx.codec.encode(&letter).ok()?;
-    Some(OutRecord::new(
-        &ctx.topics.deadletter,
-        format!("{}:{}:{}", msg.topic(), msg.partition(), msg.offset()),
-        payload,
-    ))
 }

@@ -5,11 +5,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use latentlabel_common::deadletter::dead_letter;
 use latentlabel_common::pipeline::{Incoming, Transform};
 use latentlabel_common::records::{
-    now_ms, DeadLetter, LabelEvent, ModelSnapshot, ScoredDocument, TokenizedDocument,
+    now_ms, LabelEvent, ModelSnapshot, ScoredDocument, TokenizedDocument,
 };
-use latentlabel_common::{metrics as common_metrics, Codec, OutRecord, ServiceContext, Topics};
+use latentlabel_common::{Codec, OutRecord, ServiceContext, Topics};
 use latentlabel_text::Tokenizer;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::Message;
@@ -37,6 +38,7 @@ impl Transform for ScoreTransform {
             Ok(d) => d,
             Err(e) => {
                 return dead_letter(
+                    SERVICE,
                     &self.codec,
                     &self.topics,
                     &record,
@@ -91,40 +93,18 @@ impl Transform for ScoreTransform {
         };
         match self.codec.encode(&scored) {
             Ok(payload) => vec![OutRecord::new(&self.topics.scored, doc.id, payload)],
-            Err(e) => dead_letter(&self.codec, &self.topics, &record, "encode", &e.to_string())
-                .into_iter()
-                .collect(),
+            Err(e) => dead_letter(
+                SERVICE,
+                &self.codec,
+                &self.topics,
+                &record,
+                "encode",
+                &e.to_string(),
+            )
+            .into_iter()
+            .collect(),
         }
     }
-}
-
-fn dead_letter(
-    codec: &Codec,
-    topics: &Topics,
-    record: &Incoming,
-    reason: &'static str,
-    message: &str,
-) -> Option<OutRecord> {
-    common_metrics::DEADLETTERS
-        .with_label_values(&[SERVICE, reason])
-        .inc();
-    let letter = DeadLetter {
-        service: SERVICE.into(),
-        source_topic: record.topic.clone(),
-        source_partition: record.partition,
-        source_offset: record.offset,
-        reason: reason.into(),
-        message: message.into(),
-        key: record.key.clone(),
-        payload: record.payload.clone(),
-        failed_at_ms: now_ms(),
-    };
-    let payload = codec.encode(&letter).ok()?;
-    Some(OutRecord::new(
-        &topics.deadletter,
-        format!("{}:{}:{}", record.topic, record.partition, record.offset),
-        payload,
-    ))
 }
 
 fn assign_all(consumer: &StreamConsumer, topic: &str, offset: Offset) -> anyhow::Result<()> {
