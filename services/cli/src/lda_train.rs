@@ -57,6 +57,12 @@ pub struct LdaTrainArgs {
     /// Every n-th document is held out for perplexity (0 = none).
     #[arg(long, default_value_t = 10)]
     pub heldout_every: usize,
+    /// With --jsonl: keep e-mail headers, quoted replies and signatures.
+    #[arg(long)]
+    pub no_strip: bool,
+    /// With --jsonl: no Snowball stemming.
+    #[arg(long)]
+    pub no_stem: bool,
     /// Output directory.
     #[arg(long)]
     pub out: PathBuf,
@@ -65,7 +71,18 @@ pub struct LdaTrainArgs {
 pub async fn run(args: LdaTrainArgs) -> anyhow::Result<()> {
     let (corpus, words) = match (&args.docword, &args.vocab, &args.jsonl) {
         (Some(d), Some(v), None) => latentlabel_lda::uci::read_uci(d, v)?,
-        (None, _, Some(j)) => read_jsonl(j)?,
+        (None, _, Some(j)) => {
+            let mut tokenizer = TokenizerConfig::default();
+            if args.no_strip {
+                tokenizer.strip_headers = false;
+                tokenizer.strip_quotes = false;
+                tokenizer.strip_signatures = false;
+            }
+            if args.no_stem {
+                tokenizer.stemmer = None;
+            }
+            read_jsonl(j, tokenizer)?
+        }
         _ => anyhow::bail!("give --docword and --vocab, or --jsonl"),
     };
     let mut config = LdaConfig {
@@ -116,8 +133,8 @@ pub async fn run(args: LdaTrainArgs) -> anyhow::Result<()> {
 }
 
 /// Tokenizes a JSONL corpus and builds its vocabulary (ids in order of first appearance).
-fn read_jsonl(path: &PathBuf) -> anyhow::Result<(Vec<Document>, Vec<String>)> {
-    let tokenizer = Tokenizer::new(TokenizerConfig::default())?;
+fn read_jsonl(path: &PathBuf, config: TokenizerConfig) -> anyhow::Result<(Vec<Document>, Vec<String>)> {
+    let tokenizer = Tokenizer::new(config)?;
     let mut ids: HashMap<String, u32> = HashMap::new();
     let mut words = Vec::new();
     let mut docs = Vec::new();
