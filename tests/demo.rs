@@ -79,21 +79,27 @@ fn demo_commits_a_readable_dataset_and_every_dashboard_query_has_data() {
     assert!(rows > 0);
 
     if have_python_modules(&["pyarrow.parquet"]) {
-        let version_dir = manifest.parent().expect("dir");
+        let datasets = manifest
+            .parent()
+            .and_then(|p| p.parent())
+            .expect("dataset dir");
+        // Every committed version, not just the newest.
         let script = r#"
-import json, sys, glob, pyarrow.parquet as pq
-d = sys.argv[1]
-m = json.load(open(d + '/manifest.json'))
-tables = [pq.read_table(p) for p in sorted(glob.glob(d + '/part-*.parquet'))]
-n = sum(t.num_rows for t in tables)
-ids = [i for t in tables for i in t.column('doc_id').to_pylist()]
-assert n == m['rows'] and n > 0, (n, m['rows'])
-assert len(ids) == len(set(ids)), 'a document appears twice'
-assert set(tables[0].column_names) >= {'doc_id','text','label','source','confidence','annotators','cost_usd','split'}
-print('pyarrow read', n, 'rows')
+import json, sys, glob, os, pyarrow.parquet as pq
+versions = sorted(d for d in glob.glob(sys.argv[1] + '/v*') if os.path.exists(d + '/manifest.json'))
+assert versions, 'no committed version'
+for d in versions:
+    m = json.load(open(d + '/manifest.json'))
+    tables = [pq.read_table(p) for p in sorted(glob.glob(d + '/part-*.parquet'))]
+    n = sum(t.num_rows for t in tables)
+    ids = [i for t in tables for i in t.column('doc_id').to_pylist()]
+    assert n == m['rows'] and n > 0, (d, n, m['rows'])
+    assert len(ids) == len(set(ids)), d + ': a document appears twice'
+    assert set(tables[0].column_names) >= {'doc_id','text','label','source','confidence','annotators','cost_usd','split'}
+print('pyarrow read', len(versions), 'versions')
 "#;
         let out = std::process::Command::new("python3")
-            .args(["-c", script, version_dir.to_str().expect("utf8")])
+            .args(["-c", script, datasets.to_str().expect("utf8")])
             .output()
             .expect("python3");
         assert!(

@@ -133,7 +133,10 @@ pub async fn run(args: LdaTrainArgs) -> anyhow::Result<()> {
 }
 
 /// Tokenizes a JSONL corpus and builds its vocabulary (ids in order of first appearance).
-fn read_jsonl(path: &PathBuf, config: TokenizerConfig) -> anyhow::Result<(Vec<Document>, Vec<String>)> {
+fn read_jsonl(
+    path: &PathBuf,
+    config: TokenizerConfig,
+) -> anyhow::Result<(Vec<Document>, Vec<String>)> {
     let tokenizer = Tokenizer::new(config)?;
     let mut ids: HashMap<String, u32> = HashMap::new();
     let mut words = Vec::new();
