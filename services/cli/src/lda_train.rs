@@ -63,16 +63,28 @@ pub struct LdaTrainArgs {
     /// With --jsonl: no Snowball stemming.
     #[arg(long)]
     pub no_stem: bool,
+    /// After training, write every document's topic mixture as CSV rows `split,label,f1..fK`
+    /// (the input of bench/classify/compare_sklearn.py). Needs --jsonl with a "label" field.
+    #[arg(long, requires = "jsonl")]
+    pub theta_csv: Option<PathBuf>,
+    /// With --theta-csv: a second JSONL whose documents are inferred (never trained on) as split `test`.
+    #[arg(long, requires = "theta_csv")]
+    pub test_jsonl: Option<PathBuf>,
+    /// Train in a seeded random order (corpora such as 20 Newsgroups are sorted by label, which
+    /// online LDA would otherwise see one label at a time). --theta-csv keeps file order.
+    #[arg(long)]
+    pub shuffle: bool,
     /// Output directory.
     #[arg(long)]
     pub out: PathBuf,
 }
 
 pub async fn run(args: LdaTrainArgs) -> anyhow::Result<()> {
+    let mut tokenizer = TokenizerConfig::default();
+    let mut labels = Vec::new();
     let (corpus, words) = match (&args.docword, &args.vocab, &args.jsonl) {
         (Some(d), Some(v), None) => latentlabel_lda::uci::read_uci(d, v)?,
         (None, _, Some(j)) => {
-            let mut tokenizer = TokenizerConfig::default();
             if args.no_strip {
                 tokenizer.strip_headers = false;
                 tokenizer.strip_quotes = false;
@@ -81,7 +93,11 @@ pub async fn run(args: LdaTrainArgs) -> anyhow::Result<()> {
             if args.no_stem {
                 tokenizer.stemmer = None;
             }
-            read_jsonl(j, tokenizer)?
+            let mut ids = HashMap::new();
+            let mut words = Vec::new();
+            let (docs, l) = read_jsonl(j, &tokenizer, &mut ids, &mut words, true)?;
+            labels = l;
+            (docs, words)
         }
         _ => anyhow::bail!("give --docword and --vocab, or --jsonl"),
     };
@@ -102,6 +118,17 @@ pub async fn run(args: LdaTrainArgs) -> anyhow::Result<()> {
     }
     if let Some(i) = args.iterations {
         config.max_iterations = i;
+    }
+    let all_docs = if args.theta_csv.is_some() {
+        corpus.clone()
+    } else {
+        Vec::new()
+    };
+    let mut corpus = corpus;
+    if args.shuffle {
+        use rand::seq::SliceRandom;
+        use rand::SeedableRng;
+        corpus.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(args.seed));
     }
     let (train_docs, heldout) = if args.heldout_every > 0 {
         split_heldout(corpus, args.heldout_every)
@@ -128,19 +155,71 @@ pub async fn run(args: LdaTrainArgs) -> anyhow::Result<()> {
     // A re-run into the same directory replaces the previous result.
     let _ = storage.delete("manifest.json").await;
     write_snapshot(&storage, "", "batch", 1, &model, &words, evaluation).await?;
+    if let Some(csv) = &args.theta_csv {
+        let mut ids: HashMap<String, u32> = words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.clone(), i as u32))
+            .collect();
+        let mut no_new_words = Vec::new();
+        let (test_docs, test_labels) = match &args.test_jsonl {
+            Some(t) => read_jsonl(t, &tokenizer, &mut ids, &mut no_new_words, false)?,
+            None => (Vec::new(), Vec::new()),
+        };
+        write_theta_csv(
+            csv,
+            &model,
+            [
+                ("train", &all_docs, &labels),
+                ("test", &test_docs, &test_labels),
+            ],
+        )?;
+    }
     println!("{}", serde_json::to_string(&report)?);
     Ok(())
 }
 
-/// Tokenizes a JSONL corpus and builds its vocabulary (ids in order of first appearance).
+fn write_theta_csv(
+    path: &PathBuf,
+    model: &latentlabel_lda::OnlineLda,
+    splits: [(&str, &Vec<Document>, &Vec<String>); 2],
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    let inference = model.inference();
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+    );
+    let k = model.num_topics();
+    writeln!(
+        out,
+        "split,label,{}",
+        (1..=k)
+            .map(|i| format!("f{i}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    )?;
+    for (split, docs, labels) in splits {
+        for (theta, label) in inference.infer_batch(docs).iter().zip(labels.iter()) {
+            let values: Vec<String> = theta.iter().map(|v| format!("{v:.6}")).collect();
+            writeln!(out, "{split},{label},{}", values.join(","))?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Tokenizes a JSONL corpus into documents and their "label" fields. With `grow`, unseen words
+/// get new ids (in order of first appearance); without, they are dropped (a held-out test set).
 fn read_jsonl(
     path: &PathBuf,
-    config: TokenizerConfig,
+    config: &TokenizerConfig,
+    ids: &mut HashMap<String, u32>,
+    words: &mut Vec<String>,
+    grow: bool,
 ) -> anyhow::Result<(Vec<Document>, Vec<String>)> {
-    let tokenizer = Tokenizer::new(config)?;
-    let mut ids: HashMap<String, u32> = HashMap::new();
-    let mut words = Vec::new();
+    let tokenizer = Tokenizer::new(config.clone())?;
     let mut docs = Vec::new();
+    let mut labels = Vec::new();
     for line in crate::produce::read_lines(path)? {
         let line = line?;
         if line.trim().is_empty() {
@@ -148,19 +227,22 @@ fn read_jsonl(
         }
         let doc = crate::produce::parse_line(&line)?;
         let processed = tokenizer.process(&doc.text);
-        let pairs: Vec<(u32, f32)> = processed
-            .terms
-            .into_iter()
-            .map(|(w, c)| {
-                let next = ids.len() as u32;
-                let id = *ids.entry(w.clone()).or_insert_with(|| {
+        let mut pairs = Vec::with_capacity(processed.terms.len());
+        for (w, c) in processed.terms {
+            let id = match ids.get(&w) {
+                Some(id) => *id,
+                None if grow => {
+                    let id = ids.len() as u32;
+                    ids.insert(w.clone(), id);
                     words.push(w);
-                    next
-                });
-                (id, c as f32)
-            })
-            .collect();
+                    id
+                }
+                None => continue,
+            };
+            pairs.push((id, c as f32));
+        }
         docs.push(Document::from_pairs(pairs));
+        labels.push(doc.metadata.get("label").cloned().unwrap_or_default());
     }
-    Ok((docs, words))
+    Ok((docs, labels))
 }

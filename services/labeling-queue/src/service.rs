@@ -420,7 +420,20 @@ fn export_metrics(shared: &Shared, spend_seen: &mut [f64; 2]) {
     let cost = c.cost_summary();
     let agreement = c.agreement();
     let annotators = c.all_annotator_stats();
+    // Cohen's kappa is pairwise: report it for the two annotators with the most labels.
+    let mut busiest: Vec<_> = annotators
+        .iter()
+        .map(|a| (a.labels, a.annotator.clone()))
+        .collect();
+    busiest.sort_by(|a, b| b.cmp(a));
+    let cohen = match busiest.as_slice() {
+        [(_, a), (_, b), ..] => c.cohen_kappa_between(a, b),
+        _ => None,
+    };
     drop(c);
+    if let Some(k) = cohen {
+        metrics::AGREEMENT.with_label_values(&["cohen"]).set(k);
+    }
     metrics::QUEUE_TASKS
         .with_label_values(&["queued"])
         .set((stats.open_routine + stats.open_audit) as i64);
