@@ -194,6 +194,30 @@ async fn every_document_is_accounted_for_and_the_loop_turns() {
     );
 
     let http = reqwest::Client::new();
+    // Ready = connected to Kafka (every service) and a model loaded (scoring).
+    let ready = eventually(Duration::from_secs(30), || {
+        let (http, url) = (http.clone(), format!("{}/readyz", pipeline.http));
+        async move {
+            http.get(url)
+                .send()
+                .await
+                .ok()
+                .filter(|r| r.status().as_u16() == 200)
+        }
+    })
+    .await;
+    let body: serde_json::Value = ready
+        .expect("/readyz turns 200")
+        .json()
+        .await
+        .expect("json");
+    for service in ["ingest", "lda-trainer", "scoring", "labeling-queue"] {
+        assert_eq!(
+            body["components"][service],
+            serde_json::Value::Bool(true),
+            "{body}"
+        );
+    }
     let mut labeled = 0;
     for _ in 0..400 {
         let lease = http

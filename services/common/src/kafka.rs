@@ -104,6 +104,39 @@ impl KafkaSettings {
         config.create()
     }
 
+    /// Marks `ready` once the cluster answers a metadata request for `topic`, retrying every two
+    /// seconds until `shutdown`: readiness means "connected to Kafka", not "process started".
+    pub fn report_ready_when_connected(
+        &self,
+        topic: &str,
+        ready: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) {
+        let settings = self.clone();
+        let topic = topic.to_string();
+        tokio::spawn(async move {
+            while !shutdown.is_cancelled() {
+                let (s, t) = (settings.clone(), topic.clone());
+                let connected = tokio::task::spawn_blocking(move || {
+                    let probe: rdkafka::consumer::BaseConsumer = {
+                        let mut config = s.base_config();
+                        s.apply_overrides(&mut config);
+                        config.create()?
+                    };
+                    probe
+                        .fetch_metadata(Some(&t), Duration::from_secs(5))
+                        .map(|_| ())
+                })
+                .await;
+                if matches!(connected, Ok(Ok(()))) {
+                    ready.store(true, std::sync::atomic::Ordering::Relaxed);
+                    return;
+                }
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        });
+    }
+
     /// Creates our topics if missing. Clusters that forbid topic creation answer with an error we
     /// only log: the topics must then exist already.
     pub async fn ensure_topics(&self) -> Result<(), KafkaError> {

@@ -48,8 +48,11 @@ pub async fn start(ctx: &ServiceContext, config: IngestConfig) -> anyhow::Result
     )?);
     let consumer = ctx.kafka.consumer(&config.group_id)?;
     rdkafka::consumer::Consumer::subscribe(&consumer, &[ctx.topics.raw.as_str()])?;
-    let ready = ctx.health.component(SERVICE);
-    ready.store(true, std::sync::atomic::Ordering::Relaxed);
+    ctx.kafka.report_ready_when_connected(
+        &ctx.topics.raw,
+        ctx.health.component(SERVICE),
+        ctx.shutdown.clone(),
+    );
     let task = tokio::spawn(pipeline::run_transform(
         SERVICE,
         consumer,
