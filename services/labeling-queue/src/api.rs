@@ -222,6 +222,7 @@ async fn me(State(state): State<ApiState>, headers: HeaderMap) -> Result<Json<Va
         "queue_waiting": queue.open_routine + queue.open_audit,
         "cost_per_label_usd": cost.cost_per_label_all_usd,
         "budget_remaining_usd": cost.budget_remaining_usd,
+        "routing_stopped": c.routing_stopped(),
     })))
 }
 
