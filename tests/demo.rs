@@ -118,16 +118,8 @@ print('pyarrow read', len(versions), 'versions')
         "latentlabel_topic_coherence{measure=\"npmi\"}",
         "latentlabel_heldout_perplexity ",
     ] {
-        let line = metrics
-            .lines()
-            .find(|l| l.starts_with(name))
-            .unwrap_or_else(|| panic!("{name} missing"));
-        let v: f64 = line
-            .rsplit(' ')
-            .next()
-            .and_then(|v| v.parse().ok())
-            .expect("value");
-        assert!(v.is_finite() && v != 0.0, "{line}");
+        let v = metric_value(&metrics, name).unwrap_or_else(|| panic!("{name} missing"));
+        assert!(v.is_finite() && v != 0.0, "{name} {v}");
     }
 
     // Metric hygiene: units, `_total` counters, help texts, as promtool lints them.

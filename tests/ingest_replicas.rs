@@ -37,10 +37,11 @@ async fn consumed(port: u16) -> u64 {
         return 0;
     };
     let body = r.text().await.unwrap_or_default();
-    body.lines()
-        .find(|l| l.starts_with("latentlabel_kafka_consumed_records_total{service=\"ingest\"}"))
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-        .unwrap_or(0)
+    metric_value(
+        &body,
+        "latentlabel_kafka_consumed_records_total{service=\"ingest\"}",
+    )
+    .map_or(0, |v| v as u64)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -304,16 +304,9 @@ async fn every_document_is_accounted_for_and_the_loop_turns() {
         "latentlabel_topic_coherence{measure=\"npmi\"}",
         "latentlabel_heldout_perplexity ",
     ] {
-        let line = metrics
-            .lines()
-            .find(|l| l.starts_with(name))
-            .unwrap_or_else(|| panic!("{name} missing from /metrics"));
-        let value: f64 = line
-            .rsplit(' ')
-            .next()
-            .and_then(|v| v.parse().ok())
-            .expect("numeric value");
-        assert!(value.is_finite(), "{line}");
+        let value =
+            metric_value(&metrics, name).unwrap_or_else(|| panic!("{name} missing from /metrics"));
+        assert!(value.is_finite(), "{name} {value}");
     }
     pipeline.stop().await.expect("clean shutdown");
     drop(broker);

@@ -110,12 +110,7 @@ async fn docs_seen(port: u16) -> Option<u64> {
         .text()
         .await
         .ok()?;
-    body.lines()
-        .find(|l| l.starts_with("latentlabel_lda_documents_seen_total "))?
-        .rsplit(' ')
-        .next()?
-        .parse()
-        .ok()
+    metric_value(&body, "latentlabel_lda_documents_seen_total ").map(|v| v as u64)
 }
 
 fn checkpoint(data: &Path) -> (u64, Vec<f32>) {

@@ -286,3 +286,15 @@ pub fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("free port")
 }
+
+/// The value of the sample whose line starts with `series` (name plus labels, e.g.
+/// `latentlabel_heldout_perplexity ` or `x_total{service="ingest"}`) in a /metrics text.
+pub fn metric_value(metrics: &str, series: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(series))?
+        .rsplit(' ')
+        .next()?
+        .parse()
+        .ok()
+}

@@ -80,6 +80,97 @@ impl Key {
     }
 }
 
+/// An open-addressing map from non-empty [`Key`]s to counts (or a set, with the value unused):
+/// linear probing on [`Key::mix`], the all-zero key (the empty string, never stored) marking a
+/// free slot. Cheaper than a general hash map for the two hot uses, the stop-word test and
+/// the per-document bag of words, and clearing touches only the used slots.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct KeyTable {
+    slots: Vec<(Key, u32)>,
+    /// Indices of used slots, in insertion order.
+    used: Vec<u32>,
+    shift: u32,
+}
+
+impl KeyTable {
+    const EMPTY: Key = Key(0);
+
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.used.len()
+    }
+
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.used.is_empty()
+    }
+
+    /// Index of `k`'s slot, or of the free slot where it would go. The table must be non-empty.
+    #[inline]
+    fn find(&self, k: Key) -> usize {
+        let mask = self.slots.len() - 1;
+        let mut i = (k.mix() >> self.shift) as usize;
+        loop {
+            let s = self.slots[i].0;
+            if s == k || s == Self::EMPTY {
+                return i;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    #[inline]
+    pub(crate) fn contains(&self, k: Key) -> bool {
+        !self.slots.is_empty() && k != Self::EMPTY && self.slots[self.find(k)].0 == k
+    }
+
+    /// Adds `n` to the count of `k` (saturating), inserting it at 0 first if absent. The
+    /// empty key is ignored.
+    #[inline]
+    pub(crate) fn add(&mut self, k: Key, n: u32) {
+        if k == Self::EMPTY {
+            return;
+        }
+        if (self.used.len() + 1) * 2 > self.slots.len() {
+            self.grow();
+        }
+        let i = self.find(k);
+        let slot = &mut self.slots[i];
+        if slot.0 != k {
+            *slot = (k, 0);
+            self.used.push(i as u32);
+        }
+        slot.1 = slot.1.saturating_add(n);
+    }
+
+    fn grow(&mut self) {
+        let cap = (self.slots.len() * 2).max(64);
+        let old = std::mem::take(&mut self.slots);
+        let old_used = std::mem::take(&mut self.used);
+        self.slots = vec![(Self::EMPTY, 0); cap];
+        self.shift = 64 - cap.trailing_zeros();
+        for i in old_used {
+            let (k, n) = old[i as usize];
+            let j = self.find(k);
+            self.slots[j] = (k, n);
+            self.used.push(j as u32);
+        }
+    }
+
+    /// Every entry, in insertion order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (Key, u32)> + '_ {
+        self.used.iter().map(|&i| self.slots[i as usize])
+    }
+
+    /// Empties the table, keeping its capacity.
+    pub(crate) fn clear(&mut self) {
+        for &i in &self.used {
+            self.slots[i as usize] = (Self::EMPTY, 0);
+        }
+        self.used.clear();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +196,30 @@ mod tests {
             let (ka, kb) = (Key::new(&a).unwrap(), Key::new(&b).unwrap());
             prop_assert_eq!(ka.cmp(&kb), a.cmp(&b));
             prop_assert_eq!(ka == kb, a == b);
+        }
+
+        #[test]
+        fn key_table_counts_like_a_hash_map(words in proptest::collection::vec("[a-e]{0,3}", 0..300)) {
+            let mut t = KeyTable::default();
+            let mut m = std::collections::HashMap::new();
+            for round in 0..2 {
+                t.clear();
+                m.clear();
+                for w in &words[round * words.len() / 2..] {
+                    let k = Key::new(w).unwrap();
+                    t.add(k, 1);
+                    if !w.is_empty() {
+                        *m.entry(k).or_insert(0u32) += 1;
+                    }
+                }
+                prop_assert_eq!(t.len(), m.len());
+                for (k, n) in t.iter() {
+                    prop_assert_eq!(m.get(&k), Some(&n));
+                    prop_assert!(t.contains(k));
+                }
+                prop_assert!(!t.contains(Key::new("zz").unwrap()));
+                prop_assert!(!t.contains(Key::new("").unwrap()));
+            }
         }
 
         #[test]

@@ -8,7 +8,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
 use crate::clean::{clean, CleanOptions};
-use crate::key::Key;
+use crate::key::{Key, KeyTable};
 use crate::segment::{pieces, Piece};
 use crate::stem::Stem;
 use crate::{lang, TextError, TokenizerConfig};
@@ -152,8 +152,7 @@ impl Tokenizer {
                 Piece::AsciiWord(w, letter) => match self.ascii_fast(w, letter) {
                     Fast::Drop => None,
                     Fast::Keep(k) => {
-                        let n = counts.short.entry(k).or_insert(0);
-                        *n = n.saturating_add(1);
+                        counts.short.add(k, 1);
                         return;
                     }
                     Fast::Slow => self.surface(w, &mut buf),
@@ -165,7 +164,10 @@ impl Tokenizer {
             };
             let Some(t) = token else { return };
             let n = match Key::new(t) {
-                Some(k) => counts.short.entry(k).or_insert(0),
+                Some(k) => {
+                    counts.short.add(k, 1);
+                    return;
+                }
                 None => match counts.long.get_mut(t) {
                     Some(n) => n,
                     None => counts.long.entry(t.to_owned()).or_insert(0),
@@ -182,7 +184,7 @@ impl Tokenizer {
             Some(k) => short.push((k, n)),
             None => long.push((term.to_owned(), n)),
         };
-        for (k, n) in counts.short.drain() {
+        for (k, n) in counts.short.iter() {
             if self.stem.is_none() {
                 short.push((k, n));
                 continue;
@@ -283,7 +285,7 @@ impl Tokenizer {
         }
         match Key::ascii_lower(word) {
             None => Fast::Slow,
-            Some(k) if self.stop.short.contains(&k) => Fast::Drop,
+            Some(k) if self.stop.short.contains(k) => Fast::Drop,
             Some(k) => Fast::Keep(k),
         }
     }
@@ -353,23 +355,21 @@ enum Fast {
 /// Per-thread scratch bag of words: short terms packed, long ones as strings.
 #[derive(Default)]
 struct Counts {
-    short: FxHashMap<Key, u32>,
+    short: KeyTable,
     long: FxHashMap<String, u32>,
 }
 
 /// Stop words, short ones packed as [`Key`]s for a fast lookup.
 #[derive(Debug, Default)]
 struct StopSet {
-    short: FxHashSet<Key>,
+    short: KeyTable,
     long: FxHashSet<Box<str>>,
 }
 
 impl StopSet {
     fn insert(&mut self, word: Box<str>) {
         match Key::new(&word) {
-            Some(k) => {
-                self.short.insert(k);
-            }
+            Some(k) => self.short.add(k, 1),
             None => {
                 self.long.insert(word);
             }
@@ -383,7 +383,7 @@ impl StopSet {
     #[inline]
     fn contains(&self, token: &str) -> bool {
         match Key::new(token) {
-            Some(k) => self.short.contains(&k),
+            Some(k) => self.short.contains(k),
             None => !self.long.is_empty() && self.long.contains(token),
         }
     }
