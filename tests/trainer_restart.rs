@@ -159,10 +159,19 @@ async fn killed_trainer_resumes_without_losing_or_double_counting() {
     );
 
     produce(&bootstrap, &topics, &second_half).await;
+    // Replays of already-trained documents (ingest delivers at least once): a full batch of them.
+    let replayed = documents(190..210);
+    produce(&bootstrap, &topics, &replayed).await;
     let port = free_port();
     let mut node = trainer(&bootstrap, killed.path(), &config, port);
-    // Resumed from 180: 20 re-read + 200 new, counted once each.
+    // Resumed from 180: 20 re-read + 200 new, counted once each; the 20 replays are skipped.
     wait_docs(port, 400).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        docs_seen(port).await,
+        Some(400),
+        "replayed documents were not trained again"
+    );
     assert!(
         node.terminate(Duration::from_secs(30))
             .is_some_and(|s| s.success()),

@@ -32,6 +32,9 @@ struct CheckpointMeta {
     offsets: BTreeMap<i32, i64>,
     /// Held-out documents as (id, terms), so evaluation survives restarts.
     heldout: Vec<(String, Vec<(String, u32)>)>,
+    /// Ids of the most recently trained documents, oldest first (replay protection).
+    #[serde(default)]
+    recent_ids: Vec<String>,
     /// Newest snapshot version published.
     snapshot_version: u64,
 }
@@ -42,6 +45,7 @@ pub struct Checkpoint {
     pub vocabulary: Vocabulary,
     pub offsets: BTreeMap<i32, i64>,
     pub heldout: Vec<(String, Vec<(String, u32)>)>,
+    pub recent_ids: Vec<String>,
     pub snapshot_version: u64,
 }
 
@@ -88,6 +92,7 @@ pub async fn load(storage: &Storage, model_name: &str) -> anyhow::Result<Option<
         vocabulary: meta.vocabulary,
         offsets: meta.offsets,
         heldout: meta.heldout,
+        recent_ids: meta.recent_ids,
         snapshot_version: meta.snapshot_version,
     }))
 }
@@ -115,6 +120,7 @@ pub async fn save(
         vocabulary: checkpoint.vocabulary.clone(),
         offsets: checkpoint.offsets.clone(),
         heldout: checkpoint.heldout.clone(),
+        recent_ids: checkpoint.recent_ids.clone(),
         snapshot_version: checkpoint.snapshot_version,
     };
     let previous: Option<String> = storage

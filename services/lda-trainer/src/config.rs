@@ -19,6 +19,9 @@ pub struct TrainerConfig {
     pub heldout_fraction: f64,
     /// Held-out documents kept (memory bound); the oldest are evicted. Default 2,000.
     pub heldout_max_docs: usize,
+    /// Recently trained document ids remembered so a replayed document (at-least-once delivery
+    /// from ingest) is not trained twice; kept in the checkpoint. Default 50,000.
+    pub dedup_window: usize,
     /// Publish a snapshot every this many updates. Default 5.
     pub snapshot_every_updates: u64,
     /// Checkpoint state and offsets every this many updates. Default 5.
@@ -37,6 +40,7 @@ impl Default for TrainerConfig {
             max_vocabulary: 100_000,
             heldout_fraction: 0.05,
             heldout_max_docs: 2_000,
+            dedup_window: 50_000,
             snapshot_every_updates: 5,
             checkpoint_every_updates: 5,
             batch_timeout_ms: 2_000,

@@ -18,6 +18,45 @@ use crate::{metrics, SERVICE};
 
 type Terms = Vec<(String, u32)>;
 
+/// Bounded memory of recently trained document ids, oldest evicted first. Ingest delivers at
+/// least once, so after an ingest crash the same document can arrive twice; training it twice
+/// would count it twice in lambda.
+#[derive(Default)]
+struct RecentIds {
+    capacity: usize,
+    order: VecDeque<String>,
+    set: std::collections::HashSet<String>,
+}
+
+impl RecentIds {
+    fn new(capacity: usize, ids: Vec<String>) -> Self {
+        let mut recent = Self {
+            capacity,
+            ..Self::default()
+        };
+        for id in ids {
+            recent.insert(id);
+        }
+        recent
+    }
+
+    fn contains(&self, id: &str) -> bool {
+        self.set.contains(id)
+    }
+
+    fn insert(&mut self, id: String) {
+        if self.capacity == 0 || !self.set.insert(id.clone()) {
+            return;
+        }
+        self.order.push_back(id);
+        while self.order.len() > self.capacity {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+    }
+}
+
 /// Trainer state between batches.
 pub struct Trainer {
     config: TrainerConfig,
@@ -29,6 +68,10 @@ pub struct Trainer {
     read_positions: BTreeMap<i32, i64>,
     heldout: VecDeque<(String, Terms)>,
     pending: Vec<Terms>,
+    /// Ids in `pending`: trained ids move to `recent` only once their update is applied, so a
+    /// shutdown with a pending batch does not mark untrained documents as seen.
+    pending_ids: std::collections::HashSet<String>,
+    recent: RecentIds,
     snapshot_version: u64,
     updates_since_snapshot: u64,
     updates_since_checkpoint: u64,
@@ -44,7 +87,7 @@ impl Trainer {
             .latest_version(&snapshot::model_prefix(&config.model_name))
             .await?
             .unwrap_or(0);
-        let (model, vocabulary, offsets, heldout, snapshot_version) = match restored {
+        let (model, vocabulary, offsets, heldout, snapshot_version, recent_ids) = match restored {
             Some(c) => {
                 tracing::info!(
                     updates = c.model.updates(),
@@ -57,6 +100,7 @@ impl Trainer {
                     c.offsets,
                     c.heldout.into(),
                     c.snapshot_version.max(published),
+                    c.recent_ids,
                 )
             }
             None => {
@@ -68,6 +112,7 @@ impl Trainer {
                     BTreeMap::new(),
                     VecDeque::new(),
                     published,
+                    Vec::new(),
                 )
             }
         };
@@ -81,6 +126,8 @@ impl Trainer {
             vocabulary,
             heldout,
             pending: Vec::new(),
+            pending_ids: Default::default(),
+            recent: RecentIds::new(config.dedup_window, recent_ids),
             snapshot_version,
             updates_since_snapshot: 0,
             updates_since_checkpoint: 0,
@@ -161,6 +208,10 @@ impl Trainer {
                 self.heldout.push_back((doc.id, terms));
             }
         } else {
+            if self.recent.contains(&doc.id) || !self.pending_ids.insert(doc.id.clone()) {
+                tracing::debug!(id = %doc.id, "replayed document skipped");
+                return None;
+            }
             self.pending.push(terms);
         }
         None
@@ -224,6 +275,9 @@ impl Trainer {
             iters = stats.mean_iterations,
             "update"
         );
+        for id in std::mem::take(&mut self.pending_ids) {
+            self.recent.insert(id);
+        }
         self.offsets = self.read_positions.clone();
         self.updates_since_snapshot += 1;
         self.updates_since_checkpoint += 1;
@@ -355,6 +409,7 @@ impl Trainer {
             vocabulary: self.vocabulary.clone(),
             offsets: self.offsets.clone(),
             heldout: self.heldout.iter().cloned().collect(),
+            recent_ids: self.recent.order.iter().cloned().collect(),
             snapshot_version: self.snapshot_version,
         };
         checkpoint::save(&ctx.storage, &self.config.model_name, &cp).await?;

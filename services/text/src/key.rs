@@ -37,10 +37,20 @@ impl Key {
         }
         let mut raw = [0u8; 16];
         raw[..b.len()].copy_from_slice(b);
+        raw[15] = b.len() as u8;
+        const ONES: u128 = u128::MAX / 255;
+        const HIGH: u128 = ONES * 0x80;
+        let x = u128::from_be_bytes(raw);
+        if x & HIGH == 0 {
+            // All bytes below 0x80, so adding below 0x80 to each never carries: the high bit
+            // of each byte says `>= 'A'`, resp. `> 'Z'`. Upper-case letters get 0x20 added.
+            let ge_a = x + ONES * u128::from(0x80 - b'A');
+            let gt_z = x + ONES * u128::from(0x80 - b'Z' - 1);
+            return Some(Self(x | ((ge_a & !gt_z & HIGH) >> 2)));
+        }
         for c in &mut raw[..15] {
             *c |= u8::from(c.wrapping_sub(b'A') < 26) << 5;
         }
-        raw[15] = b.len() as u8;
         Some(Self(u128::from_be_bytes(raw)))
     }
 
@@ -69,6 +79,22 @@ impl Key {
         if let Ok(s) = std::str::from_utf8(&raw[..self.len()]) {
             out.push_str(s);
         }
+    }
+
+    /// Whether the packed string is a kept link (see `tokenizer::is_link`): it contains `://`
+    /// or `@`, or starts with `www.`.
+    #[inline]
+    pub(crate) fn is_link(&self) -> bool {
+        let raw = self.bytes();
+        let b = &raw[..self.len()];
+        b.contains(&b'@') || b.starts_with(b"www.") || b.windows(3).any(|w| w == b"://")
+    }
+
+    /// A one-multiplication hash whose top bits are good enough for the linear probing of
+    /// [`KeyTable`].
+    #[inline]
+    fn fold(&self) -> u64 {
+        ((self.0 >> 64) as u64 ^ (self.0 as u64)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
     }
 
     /// A well-mixed 64-bit hash (for the direct-mapped stem cache).
@@ -109,7 +135,7 @@ impl KeyTable {
     #[inline]
     fn find(&self, k: Key) -> usize {
         let mask = self.slots.len() - 1;
-        let mut i = (k.mix() >> self.shift) as usize;
+        let mut i = (k.fold() >> self.shift) as usize;
         loop {
             let s = self.slots[i].0;
             if s == k || s == Self::EMPTY {
@@ -223,7 +249,13 @@ mod tests {
         }
 
         #[test]
-        fn ascii_lower_is_lowercase_then_pack(s in "[ -~]{0,15}") {
+        fn packed_is_link_matches_strings(s in "[a-z:/@w.]{0,15}") {
+            let is_link = s.contains("://") || s.contains('@') || s.starts_with("www.");
+            prop_assert_eq!(Key::new(&s).unwrap().is_link(), is_link);
+        }
+
+        #[test]
+        fn ascii_lower_is_lowercase_then_pack(s in "[ -~]{0,15}|[\\x00-\\x7f]{0,16}|\\PC{0,8}") {
             prop_assert_eq!(Key::ascii_lower(&s), Key::new(&s.to_ascii_lowercase()));
         }
     }

@@ -34,7 +34,7 @@ pub(crate) fn pieces<'a>(text: &'a str, ascii: bool, f: &mut impl FnMut(Piece<'a
         let bytes = text.as_bytes();
         let mut i = 0;
         while i < bytes.len() {
-            if bytes[i].is_ascii_whitespace() {
+            if CLASS[bytes[i] as usize] & SPACE != 0 {
                 i += 1;
                 continue;
             }
@@ -42,7 +42,7 @@ pub(crate) fn pieces<'a>(text: &'a str, ascii: bool, f: &mut impl FnMut(Piece<'a
             // Only chunks with one of these bytes can hold a link; remembering it while
             // scanning spares most chunks a second look.
             let mut maybe_link = false;
-            while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+            while i < bytes.len() && CLASS[bytes[i] as usize] & SPACE == 0 {
                 maybe_link |= match bytes[i] {
                     b'@' | b':' => true,
                     b'.' => i >= start + 3 && &bytes[i - 3..i] == b"www",
@@ -101,17 +101,19 @@ pub(crate) fn ascii_words<'a>(s: &'a str, f: &mut impl FnMut(&'a str, bool)) {
     let n = b.len();
     let mut i = 0;
     while i < n {
-        if !is_core(b[i]) {
+        if CLASS[b[i] as usize] & CORE == 0 {
             i += 1;
             continue;
         }
         let start = i;
-        let mut alnum = false;
-        let mut letter = false;
+        let mut seen = 0u8;
         loop {
-            while i < n && is_core(b[i]) {
-                alnum |= b[i] != b'_';
-                letter |= b[i].is_ascii_alphabetic();
+            while i < n {
+                let c = CLASS[b[i] as usize];
+                if c & CORE == 0 {
+                    break;
+                }
+                seen |= c;
                 i += 1;
             }
             if i + 1 < n && joins(b[i - 1], b[i], b[i + 1]) {
@@ -120,24 +122,59 @@ pub(crate) fn ascii_words<'a>(s: &'a str, f: &mut impl FnMut(&'a str, bool)) {
             }
             break;
         }
-        if alnum {
-            f(&s[start..i], letter);
+        if seen & ALNUM != 0 {
+            f(&s[start..i], seen & ALPHA != 0);
         }
     }
 }
 
-#[inline]
-fn is_core(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'_'
-}
+/// Byte classes for the ASCII scanners, one table look-up per byte.
+const CORE: u8 = 1;
+const ALNUM: u8 = 2;
+const ALPHA: u8 = 4;
+const DIGIT: u8 = 8;
+/// Joins two letters (WB6/7).
+const MID_LETTER: u8 = 16;
+/// Joins two digits (WB11/12).
+const MID_NUM: u8 = 32;
+const SPACE: u8 = 64;
+
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        let mut k = 0;
+        if b.is_ascii_alphabetic() {
+            k |= CORE | ALNUM | ALPHA;
+        }
+        if b.is_ascii_digit() {
+            k |= CORE | ALNUM | DIGIT;
+        }
+        if b == b'_' {
+            k |= CORE;
+        }
+        if matches!(b, b'.' | b'\'' | b':') {
+            k |= MID_LETTER;
+        }
+        if matches!(b, b'.' | b'\'' | b',' | b';') {
+            k |= MID_NUM;
+        }
+        if b.is_ascii_whitespace() {
+            k |= SPACE;
+        }
+        t[c] = k;
+        c += 1;
+    }
+    t
+};
 
 /// Whether `mid` between `prev` and `next` stays inside the word (WB6/7, WB11/12).
 #[inline]
 fn joins(prev: u8, mid: u8, next: u8) -> bool {
-    (prev.is_ascii_alphabetic() && next.is_ascii_alphabetic() && matches!(mid, b'.' | b'\'' | b':'))
-        || (prev.is_ascii_digit()
-            && next.is_ascii_digit()
-            && matches!(mid, b'.' | b'\'' | b',' | b';'))
+    let both = CLASS[prev as usize] & CLASS[next as usize];
+    let m = CLASS[mid as usize];
+    (both & ALPHA != 0 && m & MID_LETTER != 0) || (both & DIGIT != 0 && m & MID_NUM != 0)
 }
 
 /// The first URL or e-mail address in a chunk, as `(start, end, piece)` byte offsets. All
@@ -302,6 +339,24 @@ mod tests {
             "_1",
         ] {
             assert_eq!(fast(s), reference(s), "input {s:?}");
+        }
+    }
+
+    #[test]
+    fn byte_classes_match_the_ascii_predicates() {
+        for c in 0..=255u8 {
+            let k = CLASS[c as usize];
+            assert_eq!(k & CORE != 0, c.is_ascii_alphanumeric() || c == b'_', "{c}");
+            assert_eq!(k & ALNUM != 0, c.is_ascii_alphanumeric(), "{c}");
+            assert_eq!(k & ALPHA != 0, c.is_ascii_alphabetic(), "{c}");
+            assert_eq!(k & DIGIT != 0, c.is_ascii_digit(), "{c}");
+            assert_eq!(k & SPACE != 0, c.is_ascii_whitespace(), "{c}");
+            assert_eq!(k & MID_LETTER != 0, matches!(c, b'.' | b'\'' | b':'), "{c}");
+            assert_eq!(
+                k & MID_NUM != 0,
+                matches!(c, b'.' | b'\'' | b',' | b';'),
+                "{c}"
+            );
         }
     }
 

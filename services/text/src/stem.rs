@@ -80,6 +80,50 @@ impl Stem {
         });
     }
 
+    /// The stem of the packed non-empty word `key`, packed, if it fits in a [`Key`]; otherwise
+    /// `None` with the stem written to `out` (cleared first). Same result as
+    /// [`Stem::stem_into`], without unpacking the word on a cache hit.
+    pub(crate) fn stem_key(&self, key: Key, out: &mut String) -> Option<Key> {
+        out.clear();
+        let mut raw = [0u8; 16];
+        let word = key.as_str(&mut raw);
+        if word.is_empty() {
+            self.stem_into(word, out);
+            return Key::new(out);
+        }
+        CACHE.with(|cache| {
+            let Ok(mut cache) = cache.try_borrow_mut() else {
+                out.push_str(&self.stem_uncached(word));
+                return Key::new(out);
+            };
+            let table = &mut cache[self.index];
+            if table.is_empty() {
+                let empty = Key::new("").unwrap_or(key);
+                table.resize(SLOTS, (empty, empty));
+            }
+            let i = (key.mix() >> (64 - SLOTS.trailing_zeros())) as usize & !1;
+            if table[i].0 == key {
+                return Some(table[i].1);
+            }
+            if table[i + 1].0 == key {
+                table.swap(i, i + 1);
+                return Some(table[i].1);
+            }
+            let stem = self.stem_uncached(word);
+            match Key::new(&stem) {
+                Some(s) => {
+                    table[i + 1] = table[i];
+                    table[i] = (key, s);
+                    Some(s)
+                }
+                None => {
+                    out.push_str(&stem);
+                    None
+                }
+            }
+        })
+    }
+
     /// Stems without the cache. The generated Snowball code indexes by byte; should it ever
     /// panic on an odd input, the word is kept as is rather than taking the pipeline down.
     fn stem_uncached(&self, word: &str) -> String {
@@ -114,6 +158,15 @@ mod tests {
             let first = stem(&s, w);
             assert_eq!(first, s.stem_uncached(w), "{w}");
             assert_eq!(stem(&s, w), first, "cache hit for {w}");
+            if let Some(k) = Key::new(w) {
+                let mut out = String::new();
+                let packed = s.stem_key(k, &mut out);
+                if let Some(p) = packed {
+                    assert!(out.is_empty());
+                    p.push_to(&mut out);
+                }
+                assert_eq!(out, first, "packed {w}");
+            }
         }
         assert_eq!(stem(&s, "running"), "run");
         assert_eq!(stem(&s, "ponies"), "poni");

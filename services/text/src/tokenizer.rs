@@ -185,17 +185,30 @@ impl Tokenizer {
             None => long.push((term.to_owned(), n)),
         };
         for (k, n) in counts.short.iter() {
-            if self.stem.is_none() {
+            // Links are never stemmed.
+            let Some(stem) = self.stem.filter(|_| !k.is_link()) else {
                 short.push((k, n));
                 continue;
-            }
-            buf.clear();
-            k.push_to(&mut buf);
-            // Links are never stemmed.
-            if is_link(&buf) {
-                short.push((k, n));
-            } else if let Some(stem) = self.stem_of(&buf, &mut stem_buf) {
-                push(stem, n, &mut short);
+            };
+            // As `stem_of`, on packed terms.
+            match stem.stem_key(k, &mut stem_buf) {
+                Some(s) => {
+                    let mut raw = [0u8; 16];
+                    if s.len() == 0
+                        || (!self.extra.is_empty() && self.extra.contains(s.as_str(&mut raw)))
+                    {
+                        continue;
+                    }
+                    short.push((s, n));
+                }
+                None => {
+                    if stem_buf.is_empty()
+                        || (!self.extra.is_empty() && self.extra.contains(stem_buf.as_str()))
+                    {
+                        continue;
+                    }
+                    push(&stem_buf, n, &mut short);
+                }
             }
         }
         for (term, n) in counts.long.drain() {
