@@ -98,7 +98,7 @@ pub struct ServiceArgs {
     #[arg(long, env = "LATENTLABEL_HTTP_ADDR", default_value = "0.0.0.0:8080")]
     pub http_addr: String,
     /// JSON file with per-service settings: {"ingest": {...}, "lda_trainer": {...}, "scoring": {...},
-    /// "labeling_queue": {...}}; see docs/CONFIGURATION.md.
+    /// "labeling_queue": {...}}; see docs/CONFIGURATION.md (`latentlabel config` prints every default).
     #[arg(long, env = "LATENTLABEL_CONFIG")]
     pub config: Option<PathBuf>,
     /// Do not try to create topics (for clusters where that is not allowed).
@@ -107,7 +107,7 @@ pub struct ServiceArgs {
 }
 
 /// Full settings of every service, from the `--config` file; absent sections take defaults.
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PipelineConfig {
     pub ingest: latentlabel_ingest::IngestConfig,

@@ -51,6 +51,8 @@ pub enum Command {
     LdaTrain(lda_train::LdaTrainArgs),
     /// Benchmarks that print figures.
     Bench(bench::BenchArgs),
+    /// Print the full per-service configuration with every default, as JSON for --config.
+    Config,
 }
 
 /// Parses arguments, runs, and prints any error with its chain of causes.
@@ -98,5 +100,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Dataset(a) => dataset::run(a).await,
         Command::LdaTrain(a) => lda_train::run(a).await,
         Command::Bench(a) => bench::run(a).await,
+        Command::Config => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&args::PipelineConfig::default())?
+            );
+            Ok(())
+        }
     }
 }
