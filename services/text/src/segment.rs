@@ -31,26 +31,39 @@ pub(crate) fn pieces<'a>(text: &'a str, ascii: bool, f: &mut impl FnMut(Piece<'a
         // one pass of the word scanner over the whole text does it.
         ascii_words(text, &mut |w, letter| f(Piece::AsciiWord(w, letter)));
     } else if ascii {
-        let bytes = text.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            if CLASS[bytes[i] as usize] & SPACE != 0 {
-                i += 1;
-                continue;
+        // Only chunks (whitespace-free runs) holding `@`, `:` or `www.` can hold a link. Jump
+        // from one such trigger to the next; everything between is whole chunks without links,
+        // which the word scanner takes in one pass like a link-free text.
+        let b = text.as_bytes();
+        let n = b.len();
+        let mut pos = 0;
+        let mut next_mark = find_at_or_colon(b, 0);
+        let mut next_www = find(b, b"www.").unwrap_or(n);
+        while pos < n {
+            let t = next_mark.min(next_www);
+            if t >= n {
+                ascii_words(&text[pos..], &mut |w, letter| f(Piece::AsciiWord(w, letter)));
+                break;
             }
-            let start = i;
-            // Only chunks with one of these bytes can hold a link; remembering it while
-            // scanning spares most chunks a second look.
-            let mut maybe_link = false;
-            while i < bytes.len() && CLASS[bytes[i] as usize] & SPACE == 0 {
-                maybe_link |= match bytes[i] {
-                    b'@' | b':' => true,
-                    b'.' => i >= start + 3 && &bytes[i - 3..i] == b"www",
-                    _ => false,
-                };
-                i += 1;
+            let mut cs = t;
+            while cs > pos && CLASS[b[cs - 1] as usize] & SPACE == 0 {
+                cs -= 1;
             }
-            chunk(&text[start..i], maybe_link, true, f);
+            let mut ce = t;
+            while ce < n && CLASS[b[ce] as usize] & SPACE == 0 {
+                ce += 1;
+            }
+            if cs > pos {
+                ascii_words(&text[pos..cs], &mut |w, letter| f(Piece::AsciiWord(w, letter)));
+            }
+            chunk(&text[cs..ce], true, true, f);
+            pos = ce;
+            if next_mark < ce {
+                next_mark = find_at_or_colon(b, ce);
+            }
+            if next_www < ce {
+                next_www = find(&b[ce..], b"www.").map_or(n, |p| p + ce);
+            }
         }
     } else {
         for part in text.split(char::is_whitespace) {
@@ -59,6 +72,29 @@ pub(crate) fn pieces<'a>(text: &'a str, ascii: bool, f: &mut impl FnMut(Piece<'a
             }
         }
     }
+}
+
+/// Position of the first `@` or `:` at or after `from`, or `b.len()`: eight bytes at a time.
+fn find_at_or_colon(b: &[u8], from: usize) -> usize {
+    const LO: u64 = u64::MAX / 255;
+    const HI: u64 = LO * 0x80;
+    let zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
+    let mut i = from;
+    while let Some(word) = b.get(i..i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        let w = u64::from_le_bytes(w);
+        // The lowest flagged byte of each mask is an exact match.
+        let m = zero(w ^ (LO * u64::from(b'@'))) | zero(w ^ (LO * u64::from(b':')));
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < b.len() && !matches!(b[i], b'@' | b':') {
+        i += 1;
+    }
+    i.max(from).min(b.len())
 }
 
 /// Whether a text has any byte sequence a link needs (`@`, `://`, `www.`). Each check is a
@@ -316,6 +352,38 @@ mod tests {
         out
     }
 
+    /// The former chunk-by-chunk scan of ASCII text, as a reference for the trigger jumps.
+    fn pieces_by_chunk(text: &str) -> Vec<Piece<'_>> {
+        let mut out = Vec::new();
+        let f = &mut |p| out.push(p);
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i].is_ascii_whitespace() {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            let mut maybe_link = false;
+            while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+                maybe_link |= match bytes[i] {
+                    b'@' | b':' => true,
+                    b'.' => i >= start + 3 && &bytes[i - 3..i] == b"www",
+                    _ => false,
+                };
+                i += 1;
+            }
+            chunk(&text[start..i], maybe_link, true, f);
+        }
+        out
+    }
+
+    fn pieces_of(text: &str) -> Vec<Piece<'_>> {
+        let mut out = Vec::new();
+        pieces(text, text.is_ascii(), &mut |p| out.push(p));
+        out
+    }
+
     fn reference(s: &str) -> Vec<&str> {
         s.unicode_words().collect()
     }
@@ -432,6 +500,23 @@ mod tests {
             for part in s.split(|c: char| c.is_ascii_whitespace()) {
                 prop_assert_eq!(fast(part), reference(part));
             }
+        }
+
+        #[test]
+        fn trigger_jumps_match_chunk_scan(s in "([a-cw .:@/\t\n]|www\\.|://|a@b\\.c){0,40}") {
+            prop_assert_eq!(pieces_of(&s), pieces_by_chunk(&s));
+        }
+
+        #[test]
+        fn trigger_jumps_match_chunk_scan_any_ascii(s in "[\\x00-\\x7f]{0,80}") {
+            prop_assert_eq!(pieces_of(&s), pieces_by_chunk(&s));
+        }
+
+        #[test]
+        fn finds_at_or_colon(s in "[a@:.]{0,40}", from in 0usize..45) {
+            let b = s.as_bytes();
+            let want = (from.min(b.len())..b.len()).find(|&i| matches!(b[i], b'@' | b':')).unwrap_or(b.len());
+            prop_assert_eq!(find_at_or_colon(b, from), want);
         }
 
         #[test]
