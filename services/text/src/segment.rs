@@ -26,14 +26,11 @@ pub(crate) enum Piece<'a> {
 /// Calls `f` for every piece of `text`, in order. `ascii` must be `text.is_ascii()`; the caller
 /// usually knows it already and it picks the fast path for the whole text at once.
 pub(crate) fn pieces<'a>(text: &'a str, ascii: bool, f: &mut impl FnMut(Piece<'a>)) {
-    if ascii && !may_hold_link(text.as_bytes()) {
-        // No link anywhere: whitespace is a word boundary like any other non-word byte, so
-        // one pass of the word scanner over the whole text does it.
-        ascii_words(text, &mut |w, letter| f(Piece::AsciiWord(w, letter)));
-    } else if ascii {
+    if ascii {
         // Only chunks (whitespace-free runs) holding `@`, `:` or `www.` can hold a link. Jump
         // from one such trigger to the next; everything between is whole chunks without links,
-        // which the word scanner takes in one pass like a link-free text.
+        // where whitespace is a word boundary like any other non-word byte, so the word scanner
+        // takes them in one pass (a text without triggers in a single call).
         let b = text.as_bytes();
         let n = b.len();
         let mut pos = 0;
@@ -42,7 +39,9 @@ pub(crate) fn pieces<'a>(text: &'a str, ascii: bool, f: &mut impl FnMut(Piece<'a
         while pos < n {
             let t = next_mark.min(next_www);
             if t >= n {
-                ascii_words(&text[pos..], &mut |w, letter| f(Piece::AsciiWord(w, letter)));
+                ascii_words(&text[pos..], &mut |w, letter| {
+                    f(Piece::AsciiWord(w, letter))
+                });
                 break;
             }
             let mut cs = t;
@@ -54,7 +53,9 @@ pub(crate) fn pieces<'a>(text: &'a str, ascii: bool, f: &mut impl FnMut(Piece<'a
                 ce += 1;
             }
             if cs > pos {
-                ascii_words(&text[pos..cs], &mut |w, letter| f(Piece::AsciiWord(w, letter)));
+                ascii_words(&text[pos..cs], &mut |w, letter| {
+                    f(Piece::AsciiWord(w, letter))
+                });
             }
             chunk(&text[cs..ce], true, true, f);
             pos = ce;
@@ -95,12 +96,6 @@ fn find_at_or_colon(b: &[u8], from: usize) -> usize {
         i += 1;
     }
     i.max(from).min(b.len())
-}
-
-/// Whether a text has any byte sequence a link needs (`@`, `://`, `www.`). Each check is a
-/// `memchr`-speed scan, far cheaper than cutting the text into chunks.
-fn may_hold_link(b: &[u8]) -> bool {
-    b.contains(&b'@') || find(b, b"://").is_some() || find(b, b"www.").is_some()
 }
 
 /// One whitespace-free chunk: words before a link, the link, then the rest (which may hold

@@ -85,15 +85,15 @@ impl Stem {
     /// [`Stem::stem_into`], without unpacking the word on a cache hit.
     pub(crate) fn stem_key(&self, key: Key, out: &mut String) -> Option<Key> {
         out.clear();
+        // The word is only unpacked (and validated) on a cache miss.
         let mut raw = [0u8; 16];
-        let word = key.as_str(&mut raw);
-        if word.is_empty() {
-            self.stem_into(word, out);
+        if key.len() == 0 {
+            self.stem_into("", out);
             return Key::new(out);
         }
         CACHE.with(|cache| {
             let Ok(mut cache) = cache.try_borrow_mut() else {
-                out.push_str(&self.stem_uncached(word));
+                out.push_str(&self.stem_uncached(key.as_str(&mut raw)));
                 return Key::new(out);
             };
             let table = &mut cache[self.index];
@@ -109,6 +109,7 @@ impl Stem {
                 table.swap(i, i + 1);
                 return Some(table[i].1);
             }
+            let word = key.as_str(&mut raw);
             let stem = self.stem_uncached(word);
             match Key::new(&stem) {
                 Some(s) => {
