@@ -15,7 +15,8 @@ pub struct AnnotatorConfig {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct QueueServiceConfig {
-    /// Label set, routing, queue and cost policy.
+    /// Label set, routing, queue and cost policy. With an empty label set, the labels come from
+    /// `LATENTLABEL_LABELS` (comma-separated).
     pub curation: CurationConfig,
     /// Dataset name: versions go to `datasets/<name>/`. Default `labels`.
     pub dataset_name: String,
@@ -68,6 +69,16 @@ impl QueueServiceConfig {
                 });
             }
         }
+        if self.curation.labels.is_empty() {
+            if let Ok(list) = std::env::var("LATENTLABEL_LABELS") {
+                self.curation.labels = list
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(String::from)
+                    .collect();
+            }
+        }
         if self.admin_token.is_none() {
             self.admin_token = std::env::var("LATENTLABEL_ADMIN_TOKEN")
                 .ok()
@@ -99,5 +110,28 @@ impl QueueServiceConfig {
             .validate()
             .map_err(|e| anyhow::anyhow!("labeling-queue: {e}"))?;
         Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_come_from_the_environment_when_the_file_sets_none() {
+        // SAFETY: no other test in this crate reads LATENTLABEL_LABELS.
+        std::env::set_var("LATENTLABEL_LABELS", "billing, bug ,feature,");
+        let config = QueueServiceConfig::default()
+            .resolve()
+            .expect("valid with labels from the environment");
+        assert_eq!(config.curation.labels, ["billing", "bug", "feature"]);
+        let mut explicit = QueueServiceConfig::default();
+        explicit.curation.labels = vec!["a".into(), "b".into()];
+        assert_eq!(
+            explicit.resolve().expect("valid").curation.labels,
+            ["a", "b"],
+            "the file wins"
+        );
+        std::env::remove_var("LATENTLABEL_LABELS");
     }
 }
