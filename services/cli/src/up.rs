@@ -59,7 +59,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let demo_tokens = ensure_annotators(&mut config, args.demo);
     // Check every service's settings before starting any, so a bad file fails fast and cleanly.
     config.labeling_queue = config.labeling_queue.clone().resolve().map_err(|e| {
-        e.context("configure labeling_queue.curation.labels in --config (or run with --demo)")
+        e.context("configure labeling_queue.curation.labels in --config or LATENTLABEL_LABELS (or run with --demo)")
     })?;
 
     let service_args = ServiceArgs {
