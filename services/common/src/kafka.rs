@@ -17,6 +17,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::OwnedHeaders;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
 use rdkafka::util::Timeout;
+use rdkafka::{Offset, TopicPartitionList};
 
 /// Largest record our topics accept (the topic-level `max.message.bytes` we create them with).
 /// Services keep their outputs under it: ingest caps documents and dead-letter payloads.
@@ -270,6 +271,42 @@ impl Producer {
     pub fn inner(&self) -> &FutureProducer {
         &self.inner
     }
+}
+
+/// Partition ids of `topic`. A blocking metadata request, run with `block_in_place` so it does
+/// not stall the runtime's other tasks.
+pub fn partitions(consumer: &StreamConsumer, topic: &str) -> anyhow::Result<Vec<i32>> {
+    let metadata = tokio::task::block_in_place(|| {
+        consumer.fetch_metadata(Some(topic), Duration::from_secs(10))
+    })
+    .map_err(|e| anyhow::anyhow!("fetching metadata of {topic}: {e}"))?;
+    let ids: Vec<i32> = metadata
+        .topics()
+        .iter()
+        .filter(|t| t.name() == topic)
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .collect();
+    anyhow::ensure!(
+        !ids.is_empty(),
+        "topic {topic} has no partitions (does it exist?)"
+    );
+    Ok(ids)
+}
+
+/// Assigns every partition of `topic`, each starting at `start(partition)`. Services that keep
+/// their offsets with their own state (trainer, labeling queue) seek to them this way instead of
+/// trusting the group's committed offsets.
+pub fn assign_partitions(
+    consumer: &StreamConsumer,
+    topic: &str,
+    start: impl Fn(i32) -> Offset,
+) -> anyhow::Result<()> {
+    let mut tpl = TopicPartitionList::new();
+    for p in partitions(consumer, topic)? {
+        tpl.add_partition_offset(topic, p, start(p))?;
+    }
+    consumer.assign(&tpl)?;
+    Ok(())
 }
 
 /// Sum over the assigned partitions of (high watermark - position): what this consumer has yet to read.

@@ -99,16 +99,13 @@ async fn read_to_end(ctx: &ServiceContext, topic: &str) -> anyhow::Result<Vec<Ve
         "latentlabel-labeling-replay-{}",
         std::process::id()
     ))?;
+    let partitions = latentlabel_common::kafka::partitions(&consumer, topic)?;
     let ends = tokio::task::block_in_place(|| -> anyhow::Result<Vec<(i32, i64)>> {
-        let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
         let mut ends = Vec::new();
-        for t in metadata.topics().iter().filter(|t| t.name() == topic) {
-            for p in t.partitions() {
-                let (low, high) =
-                    consumer.fetch_watermarks(topic, p.id(), Duration::from_secs(10))?;
-                if high > low {
-                    ends.push((p.id(), high));
-                }
+        for p in partitions {
+            let (low, high) = consumer.fetch_watermarks(topic, p, Duration::from_secs(10))?;
+            if high > low {
+                ends.push((p, high));
             }
         }
         Ok(ends)
@@ -171,20 +168,11 @@ pub async fn route_scored(
 ) -> anyhow::Result<()> {
     let consumer: StreamConsumer = ctx.kafka.consumer(&config.group_id)?;
     let topic = ctx.topics.scored.clone();
-    let metadata = tokio::task::block_in_place(|| {
-        consumer.fetch_metadata(Some(&topic), Duration::from_secs(10))
+    latentlabel_common::kafka::assign_partitions(&consumer, &topic, |p| {
+        offsets
+            .get(&p)
+            .map_or(Offset::Beginning, |o| Offset::Offset(*o))
     })?;
-    let mut tpl = TopicPartitionList::new();
-    for t in metadata.topics().iter().filter(|t| t.name() == topic) {
-        for p in t.partitions() {
-            let offset = offsets
-                .get(&p.id())
-                .map_or(Offset::Beginning, |o| Offset::Offset(*o));
-            tpl.add_partition_offset(&topic, p.id(), offset)?;
-        }
-    }
-    anyhow::ensure!(tpl.count() > 0, "topic {topic} has no partitions");
-    consumer.assign(&tpl)?;
     let consumed = common_metrics::KAFKA_CONSUMED.with_label_values(&[SERVICE]);
     let mut checkpoint_timer =
         tokio::time::interval(Duration::from_secs(config.checkpoint_every_secs.max(1)));

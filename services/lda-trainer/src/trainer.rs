@@ -141,30 +141,11 @@ impl Trainer {
 
     /// Assigns every partition of the tokens topic at the checkpointed positions.
     pub fn assign(&self, consumer: &StreamConsumer, topic: &str) -> anyhow::Result<()> {
-        let metadata = tokio::task::block_in_place(|| {
-            consumer.fetch_metadata(Some(topic), std::time::Duration::from_secs(10))
-        })
-        .map_err(|e| anyhow::anyhow!("fetching metadata of {topic}: {e}"))?;
-        let partitions: Vec<i32> = metadata
-            .topics()
-            .iter()
-            .filter(|t| t.name() == topic)
-            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-            .collect();
-        anyhow::ensure!(
-            !partitions.is_empty(),
-            "topic {topic} has no partitions (does it exist?)"
-        );
-        let mut tpl = TopicPartitionList::new();
-        for p in partitions {
-            let offset = self
-                .offsets
+        latentlabel_common::kafka::assign_partitions(consumer, topic, |p| {
+            self.offsets
                 .get(&p)
-                .map_or(Offset::Beginning, |o| Offset::Offset(*o));
-            tpl.add_partition_offset(topic, p, offset)?;
-        }
-        consumer.assign(&tpl)?;
-        Ok(())
+                .map_or(Offset::Beginning, |o| Offset::Offset(*o))
+        })
     }
 
     /// Handles one consumed record. Returns a dead letter to send when it cannot be decoded.

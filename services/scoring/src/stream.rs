@@ -12,9 +12,8 @@ use latentlabel_common::records::{
 };
 use latentlabel_common::{Codec, OutRecord, ServiceContext, Topics};
 use latentlabel_text::Tokenizer;
-use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::Message;
-use rdkafka::{Offset, TopicPartitionList};
+use rdkafka::Offset;
 
 use crate::config::ScoringConfig;
 use crate::labels::{is_trusted_source, ClassifierSlot, LabelBook, RecentDocuments};
@@ -107,25 +106,6 @@ impl Transform for ScoreTransform {
     }
 }
 
-fn assign_all(consumer: &StreamConsumer, topic: &str, offset: Offset) -> anyhow::Result<()> {
-    let metadata = tokio::task::block_in_place(|| {
-        consumer.fetch_metadata(Some(topic), Duration::from_secs(10))
-    })
-    .map_err(|e| anyhow::anyhow!("fetching metadata of {topic}: {e}"))?;
-    let mut tpl = TopicPartitionList::new();
-    for t in metadata.topics().iter().filter(|t| t.name() == topic) {
-        for p in t.partitions() {
-            tpl.add_partition_offset(topic, p.id(), offset)?;
-        }
-    }
-    anyhow::ensure!(
-        tpl.count() > 0,
-        "topic {topic} has no partitions (does it exist?)"
-    );
-    consumer.assign(&tpl)?;
-    Ok(())
-}
-
 /// Loads the newest stored snapshot, then follows the models topic and swaps in each newer one.
 pub async fn follow_models(
     ctx: ServiceContext,
@@ -137,7 +117,7 @@ pub async fn follow_models(
         std::process::id()
     ))?;
     // Listen first, then look at storage, so a snapshot published in between is not missed.
-    assign_all(&consumer, &ctx.topics.models, Offset::End)?;
+    latentlabel_common::kafka::assign_partitions(&consumer, &ctx.topics.models, |_| Offset::End)?;
     let mut poll_storage = tokio::time::interval(Duration::from_secs(30));
     loop {
         let announced: Option<(u64, String)> = tokio::select! {
@@ -189,7 +169,9 @@ pub async fn learn_labels(
         "latentlabel-scoring-labels-{}",
         std::process::id()
     ))?;
-    assign_all(&consumer, &ctx.topics.labels, Offset::Beginning)?;
+    latentlabel_common::kafka::assign_partitions(&consumer, &ctx.topics.labels, |_| {
+        Offset::Beginning
+    })?;
     let mut book = LabelBook::default();
     let mut fitted_on_model = 0u64;
     let mut tick = tokio::time::interval(Duration::from_secs(2));
