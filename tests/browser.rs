@@ -11,21 +11,8 @@ fn annotator_page_labels_and_moves_to_the_next_task() {
         return;
     }
     let data = tempfile::tempdir().expect("tempdir");
-    let addr = format!("127.0.0.1:{}", free_port());
-    let data_dir = data.path().to_str().expect("utf8").to_string();
-    let mut node = Node::spawn(
-        env!("CARGO_BIN_EXE_latentlabel-node"),
-        &[
-            "up",
-            "--demo",
-            "--docs",
-            "1500",
-            "--data-dir",
-            &data_dir,
-            "--http-addr",
-            &addr,
-        ],
-    );
+    let (mut node, _addr) =
+        Node::up_demo(env!("CARGO_BIN_EXE_latentlabel-node"), 1500, data.path());
     let line = node
         .wait_line("annotator page:", Duration::from_secs(60))
         .expect("up printed the annotator page URL");

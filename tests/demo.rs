@@ -33,22 +33,7 @@ fn newest_manifest(data: &Path) -> Option<std::path::PathBuf> {
 #[test]
 fn demo_commits_a_readable_dataset_and_every_dashboard_query_has_data() {
     let data = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let data_dir = data.path().to_str().expect("utf8").to_string();
-    let mut node = Node::spawn(
-        env!("CARGO_BIN_EXE_latentlabel-node"),
-        &[
-            "up",
-            "--demo",
-            "--docs",
-            "1200",
-            "--data-dir",
-            &data_dir,
-            "--http-addr",
-            &addr,
-        ],
-    );
+    let (mut node, addr) = Node::up_demo(env!("CARGO_BIN_EXE_latentlabel-node"), 1200, data.path());
     let banner = node.wait_line(
         "Kafka (embedded broker) bootstrap: 127.0.0.1:",
         Duration::from_secs(60),

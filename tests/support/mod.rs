@@ -235,6 +235,28 @@ impl Node {
         }
     }
 
+    /// `latentlabel up --demo --docs N` on a free port, storing into `data_dir`; returns the node
+    /// and its HTTP address.
+    pub fn up_demo(binary: &str, docs: usize, data_dir: &std::path::Path) -> (Node, String) {
+        let addr = format!("127.0.0.1:{}", free_port());
+        let docs = docs.to_string();
+        let data = data_dir.to_str().expect("utf8 data dir");
+        let node = Node::spawn(
+            binary,
+            &[
+                "up",
+                "--demo",
+                "--docs",
+                &docs,
+                "--data-dir",
+                data,
+                "--http-addr",
+                &addr,
+            ],
+        );
+        (node, addr)
+    }
+
     /// The first stdout line containing `needle`, waiting up to `timeout`.
     pub fn wait_line(&self, needle: &str, timeout: Duration) -> Option<String> {
         let deadline = Instant::now() + timeout;
