@@ -107,10 +107,7 @@ fn read_csv(
             .map(|f| f.trim().parse::<f32>())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| format!("line {}: {e}", number + 1))?;
-        let example = Example {
-            features,
-            label: labels.intern(label.trim()),
-        };
+        let example = Example::dense(features, labels.intern(label.trim()));
         match split.trim() {
             "train" => train.push(example),
             "test" => test.push(example),

@@ -93,7 +93,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             .filter_map(|(label, features)| {
                 labels
                     .index_of(&label)
-                    .map(|label| Example { features, label })
+                    .map(|label| Example::dense(features, label))
             })
             .collect();
         let e = evaluate(model, &test, trainer.config().ece_bins)?;

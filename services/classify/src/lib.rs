@@ -30,6 +30,7 @@
 //! # Layout
 //! - [`config`]: [`ClassifierConfig`] (serde defaults, unknown fields rejected),
 //!   [`CalibrationMethod`].
+//! - [`hashed`]: [`HashedTfIdf`], hashed tf-idf rows for the sparse feature block.
 //! - [`labels`]: [`LabelSet`], label name <-> class index, append-only.
 //! - [`model`]: [`Example`], [`Classifier`] (`fit`, `fit_cross_calibrated`, `calibrate`,
 //!   `predict_proba`, `predict`; JSON with a format version, validated on load),
@@ -44,9 +45,8 @@
 //!
 //! ```
 //! use latentlabel_classify::{Classifier, ClassifierConfig, Example};
-//! let rows = |c: usize| (0..20).map(move |i| Example {
-//!     features: vec![c as f32 + 0.01 * i as f32, 1.0 - c as f32],
-//!     label: c,
+//! let rows = |c: usize| (0..20).map(move |i| {
+//!     Example::dense(vec![c as f32 + 0.01 * i as f32, 1.0 - c as f32], c)
 //! });
 //! let train: Vec<Example> = rows(0).chain(rows(1)).collect();
 //! let config = ClassifierConfig { min_labels: 10, ..ClassifierConfig::default() };
@@ -58,6 +58,7 @@ pub mod calibration;
 pub mod config;
 pub mod curve;
 mod error;
+pub mod hashed;
 pub mod labels;
 mod lbfgs;
 pub mod metrics;
@@ -70,6 +71,7 @@ pub use calibration::Calibrator;
 pub use config::{CalibrationMethod, ClassifierConfig};
 pub use curve::{CurvePoint, LearningCurve};
 pub use error::ClassifyError;
+pub use hashed::HashedTfIdf;
 pub use labels::LabelSet;
 pub use lbfgs::FitReport;
 pub use model::{Classifier, Example, Prediction, MODEL_FORMAT_VERSION};

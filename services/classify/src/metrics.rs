@@ -91,7 +91,7 @@ pub fn evaluate(
 ) -> Result<Evaluation, ClassifyError> {
     let mut probs = Vec::with_capacity(examples.len());
     for (row, e) in examples.iter().enumerate() {
-        let p = model.predict_proba(&e.features).map_err(|err| match err {
+        let p = model.predict_proba_with(&e.features, &e.sparse).map_err(|err| match err {
             ClassifyError::DimensionMismatch {
                 expected, found, ..
             } => ClassifyError::DimensionMismatch {

@@ -11,12 +11,28 @@ use crate::{uncertainty, ClassifyError};
 /// Version of the persisted JSON layout; bumped on incompatible changes.
 pub const MODEL_FORMAT_VERSION: u32 = 1;
 
-/// One labeled feature row.
+/// One labeled feature row: dense features (standardised inside the model, e.g. theta)
+/// plus optional sparse ones (used as given, e.g. hashed tf-idf, see [`crate::HashedTfIdf`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Example {
     pub features: Vec<f32>,
+    /// `(feature index, value)` pairs; the model's sparse width is the largest index + 1
+    /// seen in training, and larger indices are ignored at prediction.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sparse: Vec<(u32, f32)>,
     /// Class index (see [`crate::LabelSet`]).
     pub label: usize,
+}
+
+impl Example {
+    /// A row with dense features only.
+    pub fn dense(features: Vec<f32>, label: usize) -> Self {
+        Example {
+            features,
+            sparse: Vec::new(),
+            label,
+        }
+    }
 }
 
 /// A scored document, as the labeling queue needs it.
@@ -49,6 +65,12 @@ struct ClassifierData {
     /// `classes.len() x num_features`, row-major, in the *raw* feature space (any
     /// standardisation is folded in).
     weights: Vec<f32>,
+    /// Width of the sparse block (0: dense features only).
+    #[serde(default)]
+    num_sparse: usize,
+    /// `num_sparse x classes.len()`, feature-major.
+    #[serde(default)]
+    sparse_weights: Vec<f32>,
     bias: Vec<f32>,
     calibrator: Calibrator,
     training_labels: usize,
@@ -69,10 +91,19 @@ impl ClassifierData {
         if self.classes.last().is_some_and(|&c| c >= self.num_classes) {
             return bad("class index beyond num_classes");
         }
-        if self.weights.len() != k * self.num_features || self.bias.len() != k {
+        if self.weights.len() != k * self.num_features
+            || self.sparse_weights.len() != k * self.num_sparse
+            || self.bias.len() != k
+        {
             return bad("weights/bias shape");
         }
-        if !self.weights.iter().chain(&self.bias).all(|v| v.is_finite()) {
+        if !self
+            .weights
+            .iter()
+            .chain(&self.sparse_weights)
+            .chain(&self.bias)
+            .all(|v| v.is_finite())
+        {
             return bad("non-finite parameter");
         }
         match &self.calibrator {
@@ -129,7 +160,8 @@ fn check_examples(sets: &[&[Example]], num_classes: usize) -> Result<usize, Clas
                 found: e.features.len(),
             });
         }
-        if !e.features.iter().all(|v| v.is_finite()) {
+        if !e.features.iter().all(|v| v.is_finite()) || !e.sparse.iter().all(|(_, v)| v.is_finite())
+        {
             return Err(ClassifyError::NonFinite { row });
         }
         if e.label >= num_classes {
@@ -216,10 +248,22 @@ impl Classifier {
             })
             .collect();
         let y: Vec<usize> = train.iter().map(|e| compact[e.label]).collect();
+        let num_sparse = train
+            .iter()
+            .flat_map(|e| e.sparse.iter().map(|&(j, _)| j as usize + 1))
+            .max()
+            .unwrap_or(0);
+        let sparse: Vec<&[(u32, f32)]> = if num_sparse == 0 {
+            Vec::new()
+        } else {
+            train.iter().map(|e| e.sparse.as_slice()).collect()
+        };
         let problem = Problem {
             x: &x,
+            sparse: &sparse,
             y: &y,
             d: dim,
+            s: num_sparse,
             classes: classes.len(),
             l2: f64::from(config.l2),
         };
@@ -239,7 +283,9 @@ impl Classifier {
         // so prediction is one affine map. This loses f32 precision only for a feature whose
         // |mean| / std exceeds ~1e4, which topic shares and tf-idf weights never approach.
         let k = classes.len();
-        let (w, b) = params.split_at(k * dim);
+        let (w, rest) = params.split_at(k * dim);
+        let (sw, b) = rest.split_at(k * num_sparse);
+        let sparse_weights: Vec<f32> = sw.iter().map(|&v| v as f32).collect();
         let mut weights = Vec::with_capacity(k * dim);
         let mut bias = Vec::with_capacity(k);
         for c in 0..k {
@@ -258,6 +304,8 @@ impl Classifier {
                 num_classes,
                 classes,
                 weights,
+                num_sparse,
+                sparse_weights,
                 bias,
                 calibrator: Calibrator::None,
                 training_labels: train.len(),
@@ -292,7 +340,10 @@ impl Classifier {
             .iter()
             .filter(|e| compact[e.label] != usize::MAX)
             .collect();
-        let logits: Vec<Vec<f64>> = held_out.iter().map(|e| self.logits(&e.features)).collect();
+        let logits: Vec<Vec<f64>> = held_out
+            .iter()
+            .map(|e| self.logits(&e.features, &e.sparse))
+            .collect();
         let labels: Vec<usize> = held_out.iter().map(|e| compact[e.label]).collect();
         self.data.calibration_labels = labels.len();
         self.data.calibrator = fit_calibrator(method, &logits, &labels, self.data.classes.len());
@@ -333,7 +384,7 @@ impl Classifier {
                 continue;
             };
             for (_, e) in held {
-                let Some(z) = fold_model.logits_over(&e.features, &model.data.classes) else {
+                let Some(z) = fold_model.logits_over(e, &model.data.classes) else {
                     continue;
                 };
                 if z[compact[e.label]] == f64::NEG_INFINITY {
@@ -366,11 +417,11 @@ impl Classifier {
 
     /// Logits of this model arranged over `classes` (`-inf` where this model lacks a class);
     /// `None` if the feature row is invalid.
-    fn logits_over(&self, features: &[f32], classes: &[usize]) -> Option<Vec<f64>> {
-        if features.len() != self.data.num_features {
+    fn logits_over(&self, example: &Example, classes: &[usize]) -> Option<Vec<f64>> {
+        if example.features.len() != self.data.num_features {
             return None;
         }
-        let own = self.logits(features);
+        let own = self.logits(&example.features, &example.sparse);
         let compact = self.compact_index();
         Some(
             classes
@@ -385,10 +436,13 @@ impl Classifier {
         )
     }
 
-    /// Logits over the fitted classes (no dimension check).
-    fn logits(&self, features: &[f32]) -> Vec<f64> {
+    /// Logits over the fitted classes (no dimension check). Sparse features beyond the
+    /// fitted width have no weight and are skipped.
+    fn logits(&self, features: &[f32], sparse: &[(u32, f32)]) -> Vec<f64> {
         let d = self.data.num_features;
-        self.data
+        let k = self.data.classes.len();
+        let mut z: Vec<f64> = self
+            .data
             .bias
             .iter()
             .enumerate()
@@ -400,11 +454,31 @@ impl Classifier {
                         .map(|(&a, &x)| f64::from(a) * f64::from(x))
                         .sum::<f64>()
             })
-            .collect()
+            .collect();
+        for &(j, v) in sparse {
+            let j = j as usize;
+            if j >= self.data.num_sparse {
+                continue;
+            }
+            let wj = &self.data.sparse_weights[j * k..(j + 1) * k];
+            for (zc, &w) in z.iter_mut().zip(wj) {
+                *zc += f64::from(w) * f64::from(v);
+            }
+        }
+        z
     }
 
     /// Calibrated class probabilities, `num_classes` long.
     pub fn predict_proba(&self, features: &[f32]) -> Result<Vec<f32>, ClassifyError> {
+        self.predict_proba_with(features, &[])
+    }
+
+    /// Calibrated class probabilities from dense and sparse features, `num_classes` long.
+    pub fn predict_proba_with(
+        &self,
+        features: &[f32],
+        sparse: &[(u32, f32)],
+    ) -> Result<Vec<f32>, ClassifyError> {
         if features.len() != self.data.num_features {
             return Err(ClassifyError::DimensionMismatch {
                 row: 0,
@@ -412,10 +486,13 @@ impl Classifier {
                 found: features.len(),
             });
         }
-        if !features.iter().all(|v| v.is_finite()) {
+        if !features.iter().all(|v| v.is_finite()) || !sparse.iter().all(|(_, v)| v.is_finite()) {
             return Err(ClassifyError::NonFinite { row: 0 });
         }
-        let fitted = self.data.calibrator.probabilities(&self.logits(features));
+        let fitted = self
+            .data
+            .calibrator
+            .probabilities(&self.logits(features, sparse));
         let mut out = vec![0.0f32; self.data.num_classes];
         for (&c, p) in self.data.classes.iter().zip(fitted) {
             out[c] = p as f32;
@@ -425,7 +502,16 @@ impl Classifier {
 
     /// Arg-max class with its calibrated confidence and uncertainty measures.
     pub fn predict(&self, features: &[f32]) -> Result<Prediction, ClassifyError> {
-        let probabilities = self.predict_proba(features)?;
+        self.predict_with(features, &[])
+    }
+
+    /// [`Classifier::predict`] with sparse features too.
+    pub fn predict_with(
+        &self,
+        features: &[f32],
+        sparse: &[(u32, f32)],
+    ) -> Result<Prediction, ClassifyError> {
+        let probabilities = self.predict_proba_with(features, sparse)?;
         Ok(Prediction::from_probabilities(
             probabilities,
             self.data.classes.len(),
@@ -441,6 +527,10 @@ impl Classifier {
     }
     pub fn num_features(&self) -> usize {
         self.data.num_features
+    }
+    /// Width of the sparse feature block (0 when fitted on dense features only).
+    pub fn num_sparse_features(&self) -> usize {
+        self.data.num_sparse
     }
     /// Size of the label space the model was fitted for.
     pub fn num_classes(&self) -> usize {

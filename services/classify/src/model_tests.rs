@@ -15,7 +15,7 @@ fn blobs(n: usize, classes: usize, dim: usize, separation: f32, seed: u64) -> Ve
             let features = (0..dim)
                 .map(|j| noise.sample(&mut rng) + if j == label { separation } else { 0.0 })
                 .collect();
-            Example { features, label }
+            Example::dense(features, label)
         })
         .collect()
 }
@@ -47,10 +47,7 @@ fn fitting_is_deterministic_and_standardisation_keeps_scale_invariance() {
     // Scaling every feature by 1000 changes nothing when standardising.
     let scaled: Vec<Example> = train
         .iter()
-        .map(|e| Example {
-            features: e.features.iter().map(|v| v * 1000.0).collect(),
-            label: e.label,
-        })
+        .map(|e| Example::dense(e.features.iter().map(|v| v * 1000.0).collect(), e.label))
         .collect();
     let c = Classifier::fit(&scaled, &[], 3, &config(10)).unwrap();
     let p = a.predict_proba(&train[0].features).unwrap();
@@ -254,4 +251,48 @@ fn config_defaults_and_rejects_unknown_fields() {
     assert!(serde_json::from_str::<ClassifierConfig>(r#"{"min_lables": 3}"#).is_err());
     let cfg: ClassifierConfig = serde_json::from_str(r#"{"calibration": "isotonic"}"#).unwrap();
     assert_eq!(cfg.calibration, CalibrationMethod::Isotonic);
+}
+
+/// Rows whose dense features are pure noise and whose class is only in the sparse block:
+/// class `c` fires feature `2c` or `2c + 1` (plus a shared distractor feature 40).
+fn sparse_only(n: usize, classes: usize, seed: u64) -> Vec<Example> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..n)
+        .map(|_| {
+            let label = rng.random_range(0..classes);
+            let j = (2 * label + rng.random_range(0..2)) as u32;
+            Example {
+                features: vec![rng.random_range(-1.0..1.0)],
+                sparse: vec![(j, 0.8), (40, 0.6)],
+                label,
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn sparse_features_are_learned_persisted_and_ignored_beyond_the_fitted_width() {
+    let train = sparse_only(300, 4, 3);
+    let test = sparse_only(200, 4, 4);
+    let model = Classifier::fit(&train, &[], 4, &config(10)).unwrap();
+    assert_eq!(model.num_sparse_features(), 41);
+    let e = evaluate(&model, &test, 10).unwrap();
+    assert!(e.accuracy > 0.99, "accuracy {}", e.accuracy);
+    // Without its sparse row a document is a coin toss among 4 classes.
+    let dense_only = model.predict(&test[0].features).unwrap();
+    assert!(dense_only.confidence < 0.5, "{}", dense_only.confidence);
+    // Unknown sparse columns carry no weight: same prediction with or without them.
+    let mut extended = test[0].sparse.clone();
+    extended.push((10_000, 5.0));
+    assert_eq!(
+        model.predict_with(&test[0].features, &extended).unwrap(),
+        model.predict_with(&test[0].features, &test[0].sparse).unwrap()
+    );
+    let json = serde_json::to_string(&model).unwrap();
+    let back: Classifier = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, model);
+    // A truncated sparse block is refused on load.
+    let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    value["sparse_weights"].as_array_mut().unwrap().pop();
+    assert!(serde_json::from_value::<Classifier>(value).is_err());
 }

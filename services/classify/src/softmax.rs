@@ -1,7 +1,8 @@
 //! The multinomial logistic (softmax) objective and its gradient, in f64.
 //!
-//! Parameters are one flat vector: `classes x features` weights row-major, then one
-//! intercept per class. The objective is the *mean* over examples of
+//! Parameters are one flat vector: the dense weights (`classes x d`, row-major), then the
+//! sparse weights (`s x classes`, feature-major, so the classes of one non-zero feature are
+//! contiguous), then one intercept per class. The objective is the *mean* over examples of
 //! `logsumexp(z) - z_y` plus `l2 / (2n) * ||W||^2`, i.e. scikit-learn's
 //! `sum NLL + ||W||^2 / (2C)` divided by `n` (same minimiser, better conditioned numbers).
 
@@ -19,58 +20,87 @@ pub(crate) fn softmax_into(logits: &[f64], out: &mut [f64]) -> f64 {
     max + sum.ln()
 }
 
-/// Dense training problem: standardised rows and compact class labels.
+/// Training problem: standardised dense rows, raw sparse rows and compact class labels.
 pub(crate) struct Problem<'a> {
     /// `n x d`, row-major.
     pub x: &'a [f64],
+    /// `n` sparse rows of `(feature, value)` with feature `< s`; empty when `s == 0`.
+    pub sparse: &'a [&'a [(u32, f32)]],
     pub y: &'a [usize],
     pub d: usize,
+    /// Width of the sparse block.
+    pub s: usize,
     pub classes: usize,
     pub l2: f64,
 }
 
 impl Problem<'_> {
+    /// Number of penalised weights (dense and sparse); the intercepts follow them.
+    pub fn num_weights(&self) -> usize {
+        self.classes * (self.d + self.s)
+    }
+
     pub fn num_params(&self) -> usize {
-        self.classes * (self.d + 1)
+        self.num_weights() + self.classes
     }
 
     /// Logits of row `i` under `params` into `z`.
-    fn logits(&self, params: &[f64], row: &[f64], z: &mut [f64]) {
-        let (w, b) = params.split_at(self.classes * self.d);
+    fn logits(&self, params: &[f64], i: usize, z: &mut [f64]) {
+        let (k, d) = (self.classes, self.d);
+        let (dense, rest) = params.split_at(k * d);
+        let (sparse, bias) = rest.split_at(k * self.s);
+        let row = &self.x[i * d..(i + 1) * d];
         for (c, zc) in z.iter_mut().enumerate() {
-            let wc = &w[c * self.d..(c + 1) * self.d];
-            *zc = b[c] + wc.iter().zip(row).map(|(a, x)| a * x).sum::<f64>();
+            let wc = &dense[c * d..(c + 1) * d];
+            *zc = bias[c] + wc.iter().zip(row).map(|(a, x)| a * x).sum::<f64>();
+        }
+        if let Some(entries) = self.sparse.get(i) {
+            for &(j, v) in entries.iter() {
+                let wj = &sparse[j as usize * k..(j as usize + 1) * k];
+                for (zc, w) in z.iter_mut().zip(wj) {
+                    *zc += w * f64::from(v);
+                }
+            }
         }
     }
 
     /// Objective at `params`; writes its gradient into `grad`.
     pub fn value_and_gradient(&self, params: &[f64], grad: &mut [f64]) -> f64 {
         let n = self.y.len();
-        let (c_count, d) = (self.classes, self.d);
+        let (k, d) = (self.classes, self.d);
         grad.iter_mut().for_each(|g| *g = 0.0);
-        let mut z = vec![0.0; c_count];
-        let mut p = vec![0.0; c_count];
+        let mut z = vec![0.0; k];
+        let mut p = vec![0.0; k];
         let mut loss = 0.0;
         for (i, &yi) in self.y.iter().enumerate() {
-            let row = &self.x[i * d..(i + 1) * d];
-            self.logits(params, row, &mut z);
+            self.logits(params, i, &mut z);
             let lse = softmax_into(&z, &mut p);
             loss += lse - z[yi];
             p[yi] -= 1.0; // p - onehot(y): the gradient w.r.t. the logits
-            let (gw, gb) = grad.split_at_mut(c_count * d);
+            let (gw, rest) = grad.split_at_mut(k * d);
+            let (gs, gb) = rest.split_at_mut(k * self.s);
+            let row = &self.x[i * d..(i + 1) * d];
             for (c, &dz) in p.iter().enumerate() {
                 gb[c] += dz;
                 for (g, &x) in gw[c * d..(c + 1) * d].iter_mut().zip(row) {
                     *g += dz * x;
                 }
             }
+            if let Some(entries) = self.sparse.get(i) {
+                for &(j, v) in entries.iter() {
+                    let gj = &mut gs[j as usize * k..(j as usize + 1) * k];
+                    for (g, &dz) in gj.iter_mut().zip(&p) {
+                        *g += dz * f64::from(v);
+                    }
+                }
+            }
         }
         let inv_n = 1.0 / n.max(1) as f64;
-        let weights = &params[..c_count * d];
-        let penalty: f64 = weights.iter().map(|w| w * w).sum::<f64>() * 0.5 * self.l2;
-        for (k, g) in grad.iter_mut().enumerate() {
-            let reg = if k < c_count * d {
-                self.l2 * params[k]
+        let weights = self.num_weights();
+        let penalty: f64 = params[..weights].iter().map(|w| w * w).sum::<f64>() * 0.5 * self.l2;
+        for (idx, g) in grad.iter_mut().enumerate() {
+            let reg = if idx < weights {
+                self.l2 * params[idx]
             } else {
                 0.0
             };
@@ -97,13 +127,27 @@ mod tests {
     #[test]
     fn gradient_matches_finite_differences() {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let (n, d, classes) = (13, 4, 3);
+        let (n, d, s, classes) = (13, 4, 6, 3);
         let x: Vec<f64> = (0..n * d).map(|_| rng.random_range(-2.0..2.0)).collect();
+        let rows: Vec<Vec<(u32, f32)>> = (0..n)
+            .map(|_| {
+                let mut row = Vec::new();
+                for j in 0..s as u32 {
+                    if rng.random_bool(0.4) {
+                        row.push((j, rng.random_range(0.1f32..1.0)));
+                    }
+                }
+                row
+            })
+            .collect();
+        let sparse: Vec<&[(u32, f32)]> = rows.iter().map(Vec::as_slice).collect();
         let y: Vec<usize> = (0..n).map(|_| rng.random_range(0..classes)).collect();
         let problem = Problem {
             x: &x,
+            sparse: &sparse,
             y: &y,
             d,
+            s,
             classes,
             l2: 0.7,
         };

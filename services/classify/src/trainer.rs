@@ -80,7 +80,7 @@ impl Trainer {
             Split::Train
         };
         let label = self.labels.intern(label);
-        self.examples.push((Example { features, label }, split));
+        self.examples.push((Example::dense(features, label), split));
         Ok(split)
     }
 
