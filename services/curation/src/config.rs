@@ -33,6 +33,9 @@ pub enum SamplingStrategy {
     Margin,
     /// The entropy of the predicted label distribution (entropy sampling).
     Entropy,
+    /// A stable pseudo-random order (hash of the doc id): the passive-learning baseline that
+    /// active learning is measured against (`latentlabel bench newsgroups`).
+    Random,
 }
 
 /// Auto-labeling and audit policy.

@@ -71,6 +71,8 @@ impl ScoredItem {
             SamplingStrategy::LeastConfidence => 1.0 - self.confidence,
             SamplingStrategy::Margin => 1.0 - self.margin,
             SamplingStrategy::Entropy => self.entropy,
+            // Uniform in [0, 1) and stable per document, so a replay rebuilds the same order.
+            SamplingStrategy::Random => crate::hashing::unit_interval("random-sampling", &self.doc_id),
         };
         raw.max(0.0)
     }
@@ -133,6 +135,9 @@ mod tests {
         assert!((i.informativeness(SamplingStrategy::LeastConfidence) - 0.3).abs() < 1e-12);
         assert!((i.informativeness(SamplingStrategy::Margin) - 0.6).abs() < 1e-12);
         assert!((i.informativeness(SamplingStrategy::Entropy) - 0.5).abs() < 1e-12);
+        let r = i.informativeness(SamplingStrategy::Random);
+        assert!((0.0..1.0).contains(&r));
+        assert_eq!(r, i.clone().informativeness(SamplingStrategy::Random));
     }
 
     #[test]

@@ -81,10 +81,11 @@ async fn score_handler(
     let classifier = state.classifier.get();
     let run = |text: &str| -> Score {
         let processed = state.tokenizer.process(text);
+        let terms: Vec<(&str, u32)> = processed.terms.iter().map(|(w, c)| (w.as_str(), *c)).collect();
         score(
             &model,
             &classifier,
-            processed.terms.iter().map(|(w, c)| (w.as_str(), *c)),
+            &terms,
             state.config.top_topics,
             state.config.top_words,
         )
@@ -151,6 +152,8 @@ async fn classifier_handler(State(state): State<ApiState>) -> Json<Value> {
         "version": fitted.map(|_| c.version),
         "labels": fitted.map(|f| f.labels.names().to_vec()).unwrap_or_default(),
         "training_labels": fitted.map(|f| f.training_labels),
+        "evaluation_labels": fitted.map(|f| f.evaluation_labels),
+        "text_feature_buckets": fitted.and_then(|f| f.text.as_ref().map(|t| t.buckets())),
         "evaluation": fitted.and_then(|f| f.evaluation),
         "learning_curve": c.curve,
         "gain_per_100_labels": c.curve.gain_per_100_labels(),

@@ -13,6 +13,8 @@ pub struct ScoringConfig {
     pub tokenizer: TokenizerConfig,
     /// The classifier on theta. `min_labels` (default 50) gates predictions.
     pub classifier: ClassifierConfig,
+    /// Hashed tf-idf word features next to theta (on by default).
+    pub text_features: TextFeaturesConfig,
     /// Refit after this many new human labels. Default 25.
     pub refit_every_labels: usize,
     /// Share of human-labeled documents (by id hash) never trained on: the learning curve is
@@ -42,6 +44,7 @@ impl Default for ScoringConfig {
             model_name: "default".into(),
             tokenizer: TokenizerConfig::default(),
             classifier: ClassifierConfig::default(),
+            text_features: TextFeaturesConfig::default(),
             refit_every_labels: 25,
             evaluation_fraction: 0.15,
             calibration_fraction: 0.10,
@@ -52,6 +55,34 @@ impl Default for ScoringConfig {
             max_request_bytes: 1 << 20,
             max_batch: 256,
             group_id: "latentlabel-scoring".into(),
+        }
+    }
+}
+
+/// Word features for the classifier: each document's terms hashed into `buckets` tf-idf
+/// columns (idf fitted on the classifier's training documents at every refit). Theta alone
+/// summarises a document in K numbers and plateaus early; words carry the fine distinctions
+/// (on 20 Newsgroups, see bench/scoring/QUALITY.md).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TextFeaturesConfig {
+    /// Default true. Off: the classifier sees theta only.
+    pub enabled: bool,
+    /// Hash buckets (columns). Default 32,768 (2^15): few collisions for a stemmed
+    /// vocabulary of tens of thousands, and refits stay within ~100 MB.
+    pub buckets: u32,
+    /// Length of each document's tf-idf row (rows are L2-normalised, then scaled). Larger
+    /// means weaker regularisation of the word weights relative to the standardised theta
+    /// columns. Default 1.0.
+    pub scale: f32,
+}
+
+impl Default for TextFeaturesConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            buckets: 1 << 15,
+            scale: 1.0,
         }
     }
 }
@@ -69,6 +100,13 @@ impl ScoringConfig {
         anyhow::ensure!(
             self.max_batch > 0 && self.max_in_flight > 0,
             "scoring: max_batch and max_in_flight must be > 0"
+        );
+        anyhow::ensure!(
+            !self.text_features.enabled
+                || (self.text_features.buckets > 0
+                    && self.text_features.scale.is_finite()
+                    && self.text_features.scale > 0.0),
+            "scoring: text_features.buckets must be > 0 and text_features.scale > 0"
         );
         self.classifier
             .validate()

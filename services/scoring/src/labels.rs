@@ -16,8 +16,8 @@ use std::sync::{Arc, RwLock};
 use latentlabel_classify::curve::{CurvePoint, LearningCurve};
 use latentlabel_classify::labels::LabelSet;
 use latentlabel_classify::metrics::{evaluate, Evaluation};
-use latentlabel_classify::model::{Classifier, Example};
-use latentlabel_classify::ClassifyError;
+use latentlabel_classify::model::{Classifier, Example, Prediction};
+use latentlabel_classify::{ClassifyError, HashedTfIdf};
 use latentlabel_common::split;
 use serde::{Deserialize, Serialize};
 
@@ -108,27 +108,57 @@ impl LabelBook {
         &self.labels
     }
 
-    /// Examples per slice with features from `model`.
-    fn examples(&self, model: &TopicModel, config: &ScoringConfig) -> [Vec<Example>; 3] {
-        let mut ids: Vec<&String> = self.docs.keys().collect();
-        // Deterministic order regardless of arrival, so replicas fit identical models.
-        ids.sort();
+    /// Examples per slice with features from `model` (and `text`, when given).
+    fn examples(
+        &self,
+        model: &TopicModel,
+        text: Option<&HashedTfIdf>,
+        config: &ScoringConfig,
+    ) -> [Vec<Example>; 3] {
         let mut out = [Vec::new(), Vec::new(), Vec::new()];
-        for id in ids {
-            let labeled = &self.docs[id];
+        for (id, labeled) in self.sorted() {
             let Some(label) = self.labels.index_of(&labeled.label) else {
                 continue;
             };
-            let (doc, _) = model.document(labeled.terms.iter().map(|(w, c)| (w.as_str(), *c)));
+            let terms = || labeled.terms.iter().map(|(w, c)| (w.as_str(), *c));
+            let (doc, _) = model.document(terms());
             let features = model.inference.infer(&doc);
+            let sparse = text
+                .map(|t| t.transform(terms(), config.text_features.scale))
+                .unwrap_or_default();
             let slot = match slice_of(id, config) {
                 Slice::Train => 0,
                 Slice::Calibration => 1,
                 Slice::Evaluation => 2,
             };
-            out[slot].push(Example { features, label });
+            out[slot].push(Example {
+                features,
+                sparse,
+                label,
+            });
         }
         out
+    }
+
+    /// Labeled documents by id: a deterministic order regardless of arrival, so replicas fit
+    /// identical models.
+    fn sorted(&self) -> Vec<(&String, &Labeled)> {
+        let mut docs: Vec<(&String, &Labeled)> = self.docs.iter().collect();
+        docs.sort_by(|a, b| a.0.cmp(b.0));
+        docs
+    }
+
+    /// The idf of the word features, fitted on the documents the classifier trains on.
+    fn text_features(&self, config: &ScoringConfig) -> Option<HashedTfIdf> {
+        if !config.text_features.enabled {
+            return None;
+        }
+        let fitting = self
+            .sorted()
+            .into_iter()
+            .filter(|(id, _)| slice_of(id, config) != Slice::Evaluation)
+            .map(|(_, l)| l.terms.iter().map(|(w, c)| (w.as_str(), *c)));
+        Some(HashedTfIdf::fit(fitting, config.text_features.buckets))
     }
 
     /// Fits a classifier on the current labels. `Ok(None)` while there are too few labels.
@@ -138,7 +168,8 @@ impl LabelBook {
         config: &ScoringConfig,
     ) -> anyhow::Result<Option<Fitted>> {
         self.new_since_refit = 0;
-        let [train, calibration, evaluation] = self.examples(model, config);
+        let text = self.text_features(config);
+        let [train, calibration, evaluation] = self.examples(model, text.as_ref(), config);
         let classifier =
             match Classifier::fit(&train, &calibration, self.labels.len(), &config.classifier) {
                 Ok(c) => c,
@@ -157,6 +188,8 @@ impl LabelBook {
         };
         Ok(Some(Fitted {
             classifier,
+            text,
+            text_scale: config.text_features.scale,
             labels: self.labels.clone(),
             training_labels: train.len() + calibration.len(),
             evaluation_labels: evaluation.len(),
@@ -169,11 +202,26 @@ impl LabelBook {
 /// A fitted classifier and how it did on held-out labels.
 pub struct Fitted {
     pub classifier: Classifier,
+    /// The word features it was trained with (None: theta only).
+    pub text: Option<HashedTfIdf>,
+    pub text_scale: f32,
     pub labels: LabelSet,
     pub training_labels: usize,
     pub evaluation_labels: usize,
     pub evaluation: Option<Evaluation>,
     pub model_version: u64,
+}
+
+impl Fitted {
+    /// The calibrated prediction for a document with topic mixture `theta` and bag `terms`.
+    pub fn predict(&self, theta: &[f32], terms: &[(&str, u32)]) -> Option<Prediction> {
+        let sparse = self
+            .text
+            .as_ref()
+            .map(|t| t.transform(terms.iter().copied(), self.text_scale))
+            .unwrap_or_default();
+        self.classifier.predict_with(theta, &sparse).ok()
+    }
 }
 
 /// The classifier in use and its history.

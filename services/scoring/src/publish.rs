@@ -1,4 +1,5 @@
-//! Persisting classifier versions: `classifiers/<model>/v<NNNNNN>/classifier.json` and a
+//! Persisting classifier versions: `classifiers/<model>/v<NNNNNN>/classifier.json` (plus
+//! `text_features.json`, the idf of its word features) and a
 //! manifest (labels, held-out figures, the learning curve) written last, create-only.
 
 use latentlabel_common::storage::{version_dir, PutError};
@@ -21,6 +22,9 @@ pub struct ClassifierManifest<'a> {
     pub macro_f1: Option<f64>,
     pub expected_calibration_error: Option<f64>,
     pub temperature: f32,
+    /// Hash buckets of the word features (`text_features.json` holds their idf); absent when
+    /// the classifier reads theta only.
+    pub text_feature_buckets: Option<u32>,
     pub learning_curve: &'a latentlabel_classify::curve::LearningCurve,
     pub gain_per_100_labels: Option<f64>,
     pub plateaued: bool,
@@ -61,6 +65,7 @@ pub async fn publish_classifier(
         macro_f1: fitted.evaluation.map(|e| e.macro_f1),
         expected_calibration_error: fitted.evaluation.map(|e| e.ece),
         temperature: fitted.classifier.temperature(),
+        text_feature_buckets: fitted.text.as_ref().map(|t| t.buckets()),
         learning_curve: &state.curve,
         gain_per_100_labels: state.curve.gain_per_100_labels(),
         plateaued: state.plateaued(config.classifier.plateau_epsilon),
@@ -77,6 +82,16 @@ pub async fn publish_classifier(
     {
         tracing::warn!(error = format!("{e:#}"), "writing classifier");
         return;
+    }
+    if let Some(text) = &fitted.text {
+        if let Err(e) = ctx
+            .storage
+            .put_json(&format!("{dir}/text_features.json"), text)
+            .await
+        {
+            tracing::warn!(error = format!("{e:#}"), "writing text features");
+            return;
+        }
     }
     match ctx
         .storage

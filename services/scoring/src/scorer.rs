@@ -20,14 +20,14 @@ pub struct Score {
     pub classifier_version: Option<u64>,
 }
 
-pub fn score<'a>(
+pub fn score(
     model: &TopicModel,
     classifier: &ClassifierState,
-    terms: impl IntoIterator<Item = (&'a str, u32)>,
+    terms: &[(&str, u32)],
     top_topics: usize,
     top_words: usize,
 ) -> Score {
-    let (doc, unknown_words) = model.document(terms);
+    let (doc, unknown_words) = model.document(terms.iter().copied());
     let theta = model.inference.infer(&doc);
     let mut order: Vec<usize> = (0..theta.len()).collect();
     order.sort_by(|a, b| theta[*b].total_cmp(&theta[*a]));
@@ -47,7 +47,7 @@ pub fn score<'a>(
     let prediction = classifier
         .fitted
         .as_ref()
-        .and_then(|f| f.classifier.predict(&theta).ok().map(|p| (f, p)));
+        .and_then(|f| f.predict(&theta, terms).map(|p| (f, p)));
     let (label, confidence, margin, entropy) = match prediction {
         Some((fitted, p)) => {
             let name = fitted.labels.name(p.class).map(str::to_string);

@@ -56,12 +56,15 @@ impl Transform for ScoreTransform {
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         let classifier = self.classifier.get();
+        let terms: Vec<(&str, u32)> = doc
+            .terms
+            .iter()
+            .map(|t| (t.term.as_str(), t.count.max(0) as u32))
+            .collect();
         let s = score(
             &model,
             &classifier,
-            doc.terms
-                .iter()
-                .map(|t| (t.term.as_str(), t.count.max(0) as u32)),
+            &terms,
             self.config.top_topics,
             self.config.top_words,
         );
@@ -155,6 +158,47 @@ pub async fn follow_models(
     }
 }
 
+/// Longest stretch of back-to-back label events read before a refit is considered.
+const LABEL_BURST: Duration = Duration::from_secs(3);
+
+/// Adds one label event to the book (untrusted sources and undecodable events are skipped).
+fn learn(
+    ctx: &ServiceContext,
+    tokenizer: &Tokenizer,
+    recent: &Mutex<RecentDocuments>,
+    book: &mut LabelBook,
+    msg: Result<rdkafka::message::BorrowedMessage<'_>, rdkafka::error::KafkaError>,
+) {
+    let msg = match msg {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!(error = %e, "labels topic");
+            return;
+        }
+    };
+    let event: LabelEvent = match ctx.codec.decode_cached(msg.payload().unwrap_or_default()) {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::warn!(error = %e, "undecodable label event");
+            return;
+        }
+    };
+    if !is_trusted_source(&event.source) {
+        return;
+    }
+    let terms = match &event.text {
+        Some(text) => tokenizer.process(text).terms,
+        None => match recent.lock().ok().and_then(|r| r.get(&event.doc_id).cloned()) {
+            Some(t) => t,
+            None => {
+                tracing::debug!(doc = %event.doc_id, "label for a document never seen; skipped");
+                return;
+            }
+        },
+    };
+    book.add(&event.doc_id, &event.label, &event.source, terms);
+}
+
 /// Reads every label event and refits the classifier as labels arrive or the model changes.
 pub async fn learn_labels(
     ctx: ServiceContext,
@@ -180,25 +224,16 @@ pub async fn learn_labels(
             _ = ctx.shutdown.cancelled() => return Ok(()),
             _ = tick.tick() => {}
             msg = consumer.recv() => {
-                let msg = match msg {
-                    Ok(m) => m,
-                    Err(e) => { tracing::warn!(error = %e, "labels topic"); continue; }
-                };
-                let event: LabelEvent = match ctx.codec.decode_cached(msg.payload().unwrap_or_default()) {
-                    Ok(e) => e,
-                    Err(e) => { tracing::warn!(error = %e, "undecodable label event"); continue; }
-                };
-                if !is_trusted_source(&event.source) {
-                    continue;
+                learn(&ctx, &tokenizer, &recent, &mut book, msg);
+                // A burst of labels (a backfill, a restart replaying the topic) should cost one
+                // refit, not one per `refit_every_labels`: take what is already fetched first.
+                let until = tokio::time::Instant::now() + LABEL_BURST;
+                while tokio::time::Instant::now() < until {
+                    match tokio::time::timeout(Duration::from_millis(20), consumer.recv()).await {
+                        Ok(msg) => learn(&ctx, &tokenizer, &recent, &mut book, msg),
+                        Err(_) => break,
+                    }
                 }
-                let terms = match &event.text {
-                    Some(text) => tokenizer.process(text).terms,
-                    None => match recent.lock().ok().and_then(|r| r.get(&event.doc_id).cloned()) {
-                        Some(t) => t,
-                        None => { tracing::debug!(doc = %event.doc_id, "label for a document never seen; skipped"); continue; }
-                    },
-                };
-                book.add(&event.doc_id, &event.label, &event.source, terms);
             }
         }
         let Some(model) = models.get() else { continue };
