@@ -51,18 +51,33 @@ pub fn macro_f1(predicted: &[usize], actual: &[usize]) -> f64 {
 /// `((m-1)/M, m/M]` (0 falls in the first), and
 /// `ECE = sum_m |B_m|/n * |accuracy(B_m) - mean confidence(B_m)|`.
 pub fn expected_calibration_error(probs: &[Vec<f32>], labels: &[usize], bins: usize) -> f64 {
+    let pairs: Vec<(f64, bool)> = probs
+        .iter()
+        .zip(labels)
+        .map(|(p, &label)| {
+            (
+                f64::from(uncertainty::max_probability(p)),
+                uncertainty::argmax(p) == label,
+            )
+        })
+        .collect();
+    top_label_ece(&pairs, bins)
+}
+
+/// [`expected_calibration_error`] from `(top-label confidence, was it right)` pairs, for
+/// callers that only see the predicted label and its confidence (e.g. over HTTP).
+pub fn top_label_ece(pairs: &[(f64, bool)], bins: usize) -> f64 {
     let bins = bins.max(1);
     let mut count = vec![0usize; bins];
     let mut confidence = vec![0.0f64; bins];
     let mut correct = vec![0.0f64; bins];
-    for (p, &label) in probs.iter().zip(labels) {
-        let conf = f64::from(uncertainty::max_probability(p));
+    for &(conf, right) in pairs {
         let bin = ((conf * bins as f64).ceil() as usize).clamp(1, bins) - 1;
         count[bin] += 1;
         confidence[bin] += conf;
-        correct[bin] += f64::from(u8::from(uncertainty::argmax(p) == label));
+        correct[bin] += f64::from(u8::from(right));
     }
-    let n = labels.len().min(probs.len());
+    let n = pairs.len();
     if n == 0 {
         return 0.0;
     }

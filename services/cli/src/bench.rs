@@ -13,6 +13,9 @@ pub struct BenchArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
+    /// 20 Newsgroups through the whole running pipeline: classifier quality as labels stream
+    /// in, or active learning with simulated annotators (see `bench/scoring`, `bench/queue`).
+    Newsgroups(crate::newsgroups::NewsgroupsArgs),
     /// Ingest over the embedded broker (docs/s) next to a bare consume+produce copy of the same
     /// records through the same client code: the cost of ingest's own work.
     Ingest {
@@ -40,6 +43,7 @@ pub enum BenchCommand {
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.command {
+        BenchCommand::Newsgroups(a) => crate::newsgroups::run(a).await?,
         BenchCommand::Ingest { input, docs } => ingest_over_broker(&input, docs).await?,
         BenchCommand::Tokenize {
             input,

@@ -3,6 +3,7 @@
 //! turns the whole loop: topics, scores, auto-labels, human labels, dataset versions.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -208,51 +209,80 @@ pub fn labels() -> Vec<String> {
 }
 
 /// A simulated annotator: leases tasks over HTTP and answers with the true label, except for a
-/// share of mistakes given by `accuracy`. Takes about `think` per label.
-pub async fn annotate(
-    base_url: String,
-    token: String,
-    accuracy: f64,
-    think: Duration,
-    truth: Arc<HashMap<String, String>>,
-    seed: u64,
-    shutdown: CancellationToken,
-) {
-    let http = reqwest::Client::new();
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let all_labels = labels();
-    while !shutdown.is_cancelled() {
-        let lease = http
-            .post(format!("{base_url}/v1/tasks/lease"))
-            .bearer_auth(&token)
-            .send()
-            .await;
-        let task: serde_json::Value = match lease {
-            Ok(r) if r.status().as_u16() == 200 => match r.json().await {
-                Ok(v) => v,
-                Err(_) => continue,
-            },
-            _ => {
-                tokio::select! { _ = shutdown.cancelled() => return, _ = tokio::time::sleep(Duration::from_millis(500)) => {} }
+/// share of mistakes (a uniformly random label) given by `accuracy`. Takes about `think` per
+/// label. Kept out of the services: it is a client of the public API, like a person.
+pub struct SimulatedAnnotator {
+    pub base_url: String,
+    pub token: String,
+    pub accuracy: f64,
+    pub think: Duration,
+    pub truth: Arc<HashMap<String, String>>,
+    pub labels: Arc<Vec<String>>,
+    pub seed: u64,
+    /// Labels submitted by every annotator sharing this counter.
+    pub submitted: Arc<AtomicUsize>,
+    /// Labeling pauses while `submitted >= allowed` (benchmarks meter the budget with it).
+    pub allowed: Arc<AtomicUsize>,
+}
+
+impl SimulatedAnnotator {
+    pub fn new(base_url: &str, token: &str, accuracy: f64, truth: Arc<HashMap<String, String>>) -> Self {
+        Self {
+            base_url: base_url.to_string(),
+            token: token.to_string(),
+            accuracy,
+            think: Duration::from_millis(150),
+            truth,
+            labels: Arc::new(labels()),
+            seed: 0,
+            submitted: Arc::new(AtomicUsize::new(0)),
+            allowed: Arc::new(AtomicUsize::new(usize::MAX)),
+        }
+    }
+
+    pub async fn run(self, shutdown: CancellationToken) {
+        let http = reqwest::Client::new();
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        let pause = |d: u64| tokio::time::sleep(Duration::from_millis(d));
+        while !shutdown.is_cancelled() {
+            if self.submitted.load(Ordering::Relaxed) >= self.allowed.load(Ordering::Relaxed) {
+                tokio::select! { _ = shutdown.cancelled() => return, _ = pause(20) => {} }
                 continue;
             }
-        };
-        let (Some(task_id), Some(doc_id)) = (task["task_id"].as_str(), task["doc_id"].as_str())
-        else {
-            continue;
-        };
-        let correct = truth.get(doc_id).cloned();
-        let label = match correct {
-            Some(l) if rng.random::<f64>() < accuracy => l,
-            _ => all_labels[rng.random_range(0..all_labels.len())].clone(),
-        };
-        tokio::select! { _ = shutdown.cancelled() => return, _ = tokio::time::sleep(think) => {} }
-        let _ = http
-            .post(format!("{base_url}/v1/tasks/{task_id}/submit"))
-            .bearer_auth(&token)
-            .json(&serde_json::json!({ "label": label }))
-            .send()
-            .await;
+            let lease = http
+                .post(format!("{}/v1/tasks/lease", self.base_url))
+                .bearer_auth(&self.token)
+                .send()
+                .await;
+            let task: serde_json::Value = match lease {
+                Ok(r) if r.status().as_u16() == 200 => match r.json().await {
+                    Ok(v) => v,
+                    Err(_) => continue,
+                },
+                _ => {
+                    tokio::select! { _ = shutdown.cancelled() => return, _ = pause(200) => {} }
+                    continue;
+                }
+            };
+            let (Some(task_id), Some(doc_id)) = (task["task_id"].as_str(), task["doc_id"].as_str())
+            else {
+                continue;
+            };
+            let label = match self.truth.get(doc_id) {
+                Some(l) if rng.random::<f64>() < self.accuracy => l.clone(),
+                _ => self.labels[rng.random_range(0..self.labels.len())].clone(),
+            };
+            tokio::select! { _ = shutdown.cancelled() => return, _ = tokio::time::sleep(self.think) => {} }
+            let submitted = http
+                .post(format!("{}/v1/tasks/{task_id}/submit", self.base_url))
+                .bearer_auth(&self.token)
+                .json(&serde_json::json!({ "label": label }))
+                .send()
+                .await;
+            if submitted.is_ok_and(|r| r.status().is_success()) {
+                self.submitted.fetch_add(1, Ordering::Relaxed);
+            }
+        }
     }
 }
 

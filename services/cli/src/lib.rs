@@ -8,12 +8,14 @@
 //! - [`dataset`]: inspect committed dataset versions.
 //! - [`lda_train`]: batch training from a UCI bag-of-words or JSONL file.
 //! - [`bench`]: benchmarks that print figures.
+//! - [`newsgroups`]: `bench newsgroups`, 20 Newsgroups through the running pipeline.
 
 pub mod args;
 pub mod bench;
 pub mod dataset;
 pub mod demo;
 pub mod lda_train;
+pub mod newsgroups;
 pub mod produce;
 pub mod up;
 

@@ -48,15 +48,68 @@ pub struct UpArgs {
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     latentlabel_common::service::cancel_on_signals(shutdown.clone());
-    let topics = Topics::new(&args.topic_prefix);
-    let broker = EmbeddedKafka::start(1, &topics, args.partitions)?;
-    let bootstrap = broker.bootstrap_servers();
-
     let mut config = PipelineConfig::load(args.config.as_ref())?;
     if args.demo && args.config.is_none() {
         tune_for_demo(&mut config);
     }
     let demo_tokens = ensure_annotators(&mut config, args.demo);
+    let options = EmbeddedOptions {
+        data_dir: args.data_dir.clone(),
+        http_addr: args.http_addr.clone(),
+        partitions: args.partitions,
+        topic_prefix: args.topic_prefix.clone(),
+    };
+    let pipeline = start_embedded(&options, config, shutdown.clone()).await?;
+    print_banner(&pipeline, &demo_tokens);
+    if args.demo {
+        start_demo(
+            &pipeline.ctx,
+            &pipeline.base_url,
+            args.docs,
+            demo_tokens,
+            shutdown.clone(),
+        );
+    }
+    pipeline.wait().await
+}
+
+/// Where an embedded pipeline keeps its data and listens.
+pub struct EmbeddedOptions {
+    pub data_dir: PathBuf,
+    pub http_addr: String,
+    pub partitions: i32,
+    pub topic_prefix: String,
+}
+
+/// The four services running in this process against an embedded broker; `up` and the
+/// pipeline benchmarks share it.
+pub struct Embedded {
+    pub ctx: ServiceContext,
+    pub config: PipelineConfig,
+    pub base_url: String,
+    pub bootstrap: String,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    // Dropped last: the services' clients talk to it until they stop.
+    _broker: EmbeddedKafka,
+}
+
+impl Embedded {
+    /// Runs until the services stop (shutdown token or a failure).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        let result = self.task.await?;
+        drop(self._broker);
+        result
+    }
+}
+
+pub async fn start_embedded(
+    options: &EmbeddedOptions,
+    mut config: PipelineConfig,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Embedded> {
+    let topics = Topics::new(&options.topic_prefix);
+    let broker = EmbeddedKafka::start(1, &topics, options.partitions)?;
+    let bootstrap = broker.bootstrap_servers();
     // Check every service's settings before starting any, so a bad file fails fast and cleanly.
     config.labeling_queue = config.labeling_queue.clone().resolve().map_err(|e| {
         e.context("configure labeling_queue.curation.labels in --config or LATENTLABEL_LABELS (or run with --demo)")
@@ -65,26 +118,24 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let service_args = ServiceArgs {
         connection: ConnectionArgs {
             kafka_bootstrap: bootstrap.clone(),
-            topic_prefix: args.topic_prefix.clone(),
+            topic_prefix: options.topic_prefix.clone(),
             // One member per group here, but fast session timeouts keep restarts snappy.
             kafka_options: vec![
                 "session.timeout.ms=6000".into(),
                 "heartbeat.interval.ms=1000".into(),
             ],
-            partitions: args.partitions,
+            partitions: options.partitions,
             replication: 1,
             schema_registry_url: None,
         },
-        object_store_url: args.data_dir.display().to_string(),
-        http_addr: args.http_addr.clone(),
+        object_store_url: options.data_dir.display().to_string(),
+        http_addr: options.http_addr.clone(),
         config: None,
         no_create_topics: true,
     };
-    let ctx =
-        crate::args::context(&service_args, Some(bootstrap.clone()), shutdown.clone()).await?;
-    let listener = latentlabel_common::http::bind(&args.http_addr).await?;
-    let addr = listener.local_addr()?;
-    let base = format!("http://{addr}");
+    let ctx = crate::args::context(&service_args, Some(bootstrap.clone()), shutdown).await?;
+    let listener = latentlabel_common::http::bind(&options.http_addr).await?;
+    let base_url = format!("http://{}", listener.local_addr()?);
 
     let services = vec![
         latentlabel_ingest::start(&ctx, config.ingest.clone()).await?,
@@ -92,14 +143,18 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         latentlabel_scoring::start(&ctx, config.scoring.clone()).await?,
         latentlabel_labeling_queue::start(&ctx, config.labeling_queue.clone()).await?,
     ];
-
-    print_banner(&bootstrap, &base, &ctx, &config, &demo_tokens);
-    if args.demo {
-        start_demo(&ctx, &base, args.docs, demo_tokens, shutdown.clone());
-    }
-    let result = latentlabel_common::service::run_services(&ctx, services, listener).await;
-    drop(broker);
-    result
+    let run_ctx = ctx.clone();
+    let task = tokio::spawn(async move {
+        latentlabel_common::service::run_services(&run_ctx, services, listener).await
+    });
+    Ok(Embedded {
+        ctx,
+        config,
+        base_url,
+        bootstrap,
+        task,
+        _broker: broker,
+    })
 }
 
 /// A small, fast-moving configuration so the demo loop visibly turns within a minute or two.
@@ -120,7 +175,7 @@ fn tune_for_demo(config: &mut PipelineConfig) {
 }
 
 /// Makes sure someone can label: generated tokens for the demo annotators and the admin.
-fn ensure_annotators(config: &mut PipelineConfig, demo: bool) -> Vec<(String, String)> {
+pub fn ensure_annotators(config: &mut PipelineConfig, demo: bool) -> Vec<(String, String)> {
     let q = &mut config.labeling_queue;
     if q.admin_token.is_none() {
         q.admin_token = Some(random_token());
@@ -153,13 +208,13 @@ fn random_token() -> String {
         .collect()
 }
 
-fn print_banner(
-    bootstrap: &str,
-    base: &str,
-    ctx: &ServiceContext,
-    config: &PipelineConfig,
-    tokens: &[(String, String)],
-) {
+fn print_banner(pipeline: &Embedded, tokens: &[(String, String)]) {
+    let (bootstrap, base, ctx, config) = (
+        &pipeline.bootstrap,
+        &pipeline.base_url,
+        &pipeline.ctx,
+        &pipeline.config,
+    );
     let you = tokens
         .iter()
         .find(|(n, _)| n == "you")
@@ -233,14 +288,8 @@ fn start_demo(
         let Some((_, token)) = tokens.iter().find(|(n, _)| n == name) else {
             continue;
         };
-        tokio::spawn(crate::demo::annotate(
-            base.to_string(),
-            token.clone(),
-            accuracy,
-            Duration::from_millis(150),
-            truth.clone(),
-            i as u64,
-            shutdown.clone(),
-        ));
+        let mut annotator = crate::demo::SimulatedAnnotator::new(base, token, accuracy, truth.clone());
+        annotator.seed = i as u64;
+        tokio::spawn(annotator.run(shutdown.clone()));
     }
 }
