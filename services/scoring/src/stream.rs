@@ -161,6 +161,9 @@ pub async fn follow_models(
 /// Longest stretch of back-to-back label events read before a refit is considered.
 const LABEL_BURST: Duration = Duration::from_secs(3);
 
+/// Labels waiting this long without a new one are refitted on, however few.
+const QUIET_REFIT: Duration = Duration::from_secs(5);
+
 /// Adds one label event to the book (untrusted sources and undecodable events are skipped).
 fn learn(
     ctx: &ServiceContext,
@@ -218,12 +221,14 @@ pub async fn learn_labels(
     })?;
     let mut book = LabelBook::default();
     let mut fitted_on_model = 0u64;
+    let mut last_label_at = tokio::time::Instant::now();
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     loop {
         tokio::select! {
             _ = ctx.shutdown.cancelled() => return Ok(()),
             _ = tick.tick() => {}
             msg = consumer.recv() => {
+                last_label_at = tokio::time::Instant::now();
                 learn(&ctx, &tokenizer, &recent, &mut book, msg);
                 // A burst of labels (a backfill, a restart replaying the topic) should cost one
                 // refit, not one per `refit_every_labels`: take what is already fetched first.
@@ -238,10 +243,12 @@ pub async fn learn_labels(
         }
         let Some(model) = models.get() else { continue };
         let model_changed = model.version != fitted_on_model && classifier.get().fitted.is_some();
+        let pending = book.new_since_refit() > 0 && book.len() >= config.classifier.min_labels;
+        // A trickle that stops short of `refit_every_labels` is still learned from once the
+        // label stream goes quiet.
         let enough_new = book.new_since_refit() >= config.refit_every_labels
-            || (classifier.get().fitted.is_none()
-                && book.new_since_refit() > 0
-                && book.len() >= config.classifier.min_labels);
+            || (pending && classifier.get().fitted.is_none())
+            || (pending && last_label_at.elapsed() >= QUIET_REFIT);
         if !(model_changed || enough_new) {
             continue;
         }
