@@ -109,6 +109,10 @@ pub struct QueueConfig {
     pub max_topic_share: f64,
     /// Lease order across topics. Default: `round_robin`.
     pub diversity: Diversity,
+    /// Tasks scored by the newest classifier first, most informative first within one
+    /// classifier version (see [`ScoredItem::priority`](crate::ScoredItem::priority)).
+    /// Default: true.
+    pub fresh_first: bool,
     /// Maximum open audit tasks; beyond it the oldest untouched audit is evicted. Default: 1000.
     pub audit_capacity: usize,
     /// Lease time to live, and what an extension adds from the time of the call. Default: 300000 (5 min).
@@ -148,6 +152,7 @@ impl Default for QueueConfig {
             capacity: 10_000,
             max_topic_share: 0.25,
             diversity: Diversity::RoundRobin,
+            fresh_first: true,
             audit_capacity: 1_000,
             lease_ttl_ms: 300_000,
             max_active_leases_per_annotator: 1,

@@ -65,6 +65,21 @@ impl ScoredItem {
         })
     }
 
+    /// Queue priority, higher = asked first. With `fresh_first`, items scored by a newer
+    /// classifier outrank every item scored by an older one, and informativeness orders items
+    /// of one version: an uncertainty measured by a classifier that has since been refitted
+    /// is stale (the oldest items, scored before any classifier existed, all look maximally
+    /// uncertain and would otherwise be asked first forever).
+    pub fn priority(&self, strategy: SamplingStrategy, fresh_first: bool) -> f64 {
+        let informativeness = self.informativeness(strategy).min(FRESHNESS_STEP - 1.0);
+        if !fresh_first {
+            return informativeness;
+        }
+        // Capped so version * step stays exact in an f64 with room for the fraction.
+        let version = self.classifier_version.parse::<u64>().unwrap_or(0).min(1 << 30);
+        version as f64 * FRESHNESS_STEP + informativeness
+    }
+
     /// Informativeness under `strategy`: finite and >= 0 for a validated item, higher = ask first.
     pub fn informativeness(&self, strategy: SamplingStrategy) -> f64 {
         let raw = match strategy {
@@ -77,6 +92,10 @@ impl ScoredItem {
         raw.max(0.0)
     }
 }
+
+/// Priority distance between consecutive classifier versions; informativeness (at most ln C
+/// for entropy) stays below it.
+const FRESHNESS_STEP: f64 = 1024.0;
 
 /// A document with a known answer, served to annotators (unannounced) to measure accuracy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -135,6 +154,17 @@ mod tests {
         assert!((i.informativeness(SamplingStrategy::LeastConfidence) - 0.3).abs() < 1e-12);
         assert!((i.informativeness(SamplingStrategy::Margin) - 0.6).abs() < 1e-12);
         assert!((i.informativeness(SamplingStrategy::Entropy) - 0.5).abs() < 1e-12);
+        let mut newer = i.clone();
+        newer.classifier_version = "7".into();
+        newer.confidence = 0.99;
+        newer.margin = 0.99;
+        assert!(
+            newer.priority(SamplingStrategy::Margin, true) > i.priority(SamplingStrategy::Margin, true),
+            "a fresher score outranks a more uncertain stale one"
+        );
+        assert!(
+            newer.priority(SamplingStrategy::Margin, false) < i.priority(SamplingStrategy::Margin, false)
+        );
         let r = i.informativeness(SamplingStrategy::Random);
         assert!((0.0..1.0).contains(&r));
         assert_eq!(r, i.clone().informativeness(SamplingStrategy::Random));

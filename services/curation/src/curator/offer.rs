@@ -78,7 +78,10 @@ impl Curator {
                 return Ok(Routing::Dropped { reason });
             }
         }
-        let score = item.informativeness(self.config.routing.strategy);
+        let score = item.priority(
+            self.config.routing.strategy,
+            self.config.queue.fresh_first,
+        );
         let topic = item.dominant_topic();
         let candidate: PKey = (
             std::cmp::Reverse(score.to_bits()),
@@ -132,7 +135,10 @@ impl Curator {
     fn insert_task(&mut self, item: &ScoredItem, task_id: &str, kind: TaskKind) {
         let (score, need) = match kind {
             TaskKind::Routine => (
-                item.informativeness(self.config.routing.strategy),
+                item.priority(
+                    self.config.routing.strategy,
+                    self.config.queue.fresh_first,
+                ),
                 self.config.queue.overlap,
             ),
             _ => (0.0, self.config.queue.audit_overlap),
