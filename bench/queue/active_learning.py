@@ -41,6 +41,7 @@ def main():
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--labels-per-100-docs", type=int, default=20)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--diversity", default=None, help="round_robin (default) or none")
     ap.add_argument("--no-run", action="store_true")
     args = ap.parse_args()
     if not os.path.exists(os.path.join(args.data, "train.jsonl.gz")):
@@ -55,6 +56,8 @@ def main():
                    "--seed", str(args.seed), "active-learning", "--strategy", s,
                    "--budget", str(args.budget), "--eval-every", str(args.eval_every),
                    "--labels-per-100-docs", str(args.labels_per_100_docs)]
+            if args.diversity:
+                cmd += ["--diversity", args.diversity]
             print("running:", " ".join(cmd), flush=True)
             subprocess.run(cmd, check=True, env={**os.environ, "RUST_LOG": "warn"})
         results[s] = json.load(open(os.path.join(out, f"active_learning_{s}.json")))

@@ -58,6 +58,10 @@ pub struct NewsgroupsArgs {
     /// Classifier on theta only (no hashed tf-idf word features).
     #[arg(long, global = true)]
     pub theta_only: bool,
+    /// After the experiment, keep the pipeline serving (HTTP API, broker) until SIGINT/SIGTERM:
+    /// load generators then hit a scoring service with a trained model and classifier.
+    #[arg(long, global = true)]
+    pub hold: bool,
     /// Length of the tf-idf rows next to theta (scoring's `text_features.scale`).
     #[arg(long, global = true)]
     pub text_scale: Option<f32>,
@@ -91,6 +95,9 @@ pub enum Experiment {
         /// Number of simulated annotators.
         #[arg(long, default_value_t = 3)]
         annotators: usize,
+        /// Lease order across topics: round_robin (the product default) or none.
+        #[arg(long)]
+        diversity: Option<String>,
     },
 }
 
@@ -168,9 +175,15 @@ pub async fn run(args: NewsgroupsArgs) -> anyhow::Result<()> {
     if let Experiment::ActiveLearning {
         strategy,
         annotators,
+        diversity,
         ..
     } = &args.experiment
     {
+        if let Some(d) = diversity {
+            config.labeling_queue.curation.queue.diversity =
+                serde_json::from_value(Value::String(d.clone()))
+                    .with_context(|| format!("unknown diversity {d}"))?;
+        }
         config.labeling_queue.curation.routing.strategy =
             serde_json::from_value(Value::String(strategy.clone()))
                 .with_context(|| format!("unknown strategy {strategy}"))?;
@@ -218,6 +231,11 @@ pub async fn run(args: NewsgroupsArgs) -> anyhow::Result<()> {
                 .await
         }
     };
+    if args.hold && result.is_ok() {
+        println!("{}", json!({ "serving": pipeline.base_url }));
+        latentlabel_common::service::cancel_on_signals(shutdown.clone());
+        shutdown.cancelled().await;
+    }
     shutdown.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(30), pipeline.wait()).await;
     result
