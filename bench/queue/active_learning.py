@@ -41,7 +41,7 @@ def main():
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--labels-per-100-docs", type=int, default=20)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--diversity", default=None, help="round_robin (default) or none")
+    ap.add_argument("--diversity", default=None, help="none (the default) or round_robin")
     ap.add_argument("--no-run", action="store_true")
     args = ap.parse_args()
     if not os.path.exists(os.path.join(args.data, "train.jsonl.gz")):

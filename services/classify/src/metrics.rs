@@ -106,17 +106,19 @@ pub fn evaluate(
 ) -> Result<Evaluation, ClassifyError> {
     let mut probs = Vec::with_capacity(examples.len());
     for (row, e) in examples.iter().enumerate() {
-        let p = model.predict_proba_with(&e.features, &e.sparse).map_err(|err| match err {
-            ClassifyError::DimensionMismatch {
-                expected, found, ..
-            } => ClassifyError::DimensionMismatch {
-                row,
-                expected,
-                found,
-            },
-            ClassifyError::NonFinite { .. } => ClassifyError::NonFinite { row },
-            other => other,
-        })?;
+        let p = model
+            .predict_proba_with(&e.features, &e.sparse)
+            .map_err(|err| match err {
+                ClassifyError::DimensionMismatch {
+                    expected, found, ..
+                } => ClassifyError::DimensionMismatch {
+                    row,
+                    expected,
+                    found,
+                },
+                ClassifyError::NonFinite { .. } => ClassifyError::NonFinite { row },
+                other => other,
+            })?;
         probs.push(p);
     }
     let predicted: Vec<usize> = probs.iter().map(|p| uncertainty::argmax(p)).collect();

@@ -286,7 +286,9 @@ fn sparse_features_are_learned_persisted_and_ignored_beyond_the_fitted_width() {
     extended.push((10_000, 5.0));
     assert_eq!(
         model.predict_with(&test[0].features, &extended).unwrap(),
-        model.predict_with(&test[0].features, &test[0].sparse).unwrap()
+        model
+            .predict_with(&test[0].features, &test[0].sparse)
+            .unwrap()
     );
     let json = serde_json::to_string(&model).unwrap();
     let back: Classifier = serde_json::from_str(&json).unwrap();

@@ -226,7 +226,12 @@ pub struct SimulatedAnnotator {
 }
 
 impl SimulatedAnnotator {
-    pub fn new(base_url: &str, token: &str, accuracy: f64, truth: Arc<HashMap<String, String>>) -> Self {
+    pub fn new(
+        base_url: &str,
+        token: &str,
+        accuracy: f64,
+        truth: Arc<HashMap<String, String>>,
+    ) -> Self {
         Self {
             base_url: base_url.to_string(),
             token: token.to_string(),

@@ -95,7 +95,7 @@ pub enum Experiment {
         /// Number of simulated annotators.
         #[arg(long, default_value_t = 3)]
         annotators: usize,
-        /// Lease order across topics: round_robin (the product default) or none.
+        /// Lease order across topics: none (the product default) or round_robin.
         #[arg(long)]
         diversity: Option<String>,
     },
@@ -132,7 +132,10 @@ fn read_posts(path: &Path, prefix: &str) -> anyhow::Result<Vec<Post>> {
 }
 
 pub async fn run(args: NewsgroupsArgs) -> anyhow::Result<()> {
-    let (train_path, test_path) = (args.data.join("train.jsonl.gz"), args.data.join("test.jsonl.gz"));
+    let (train_path, test_path) = (
+        args.data.join("train.jsonl.gz"),
+        args.data.join("test.jsonl.gz"),
+    );
     if !train_path.exists() || !test_path.exists() {
         println!(
             "{}",
@@ -227,8 +230,16 @@ pub async fn run(args: NewsgroupsArgs) -> anyhow::Result<()> {
                 eval_every: *eval_every,
                 annotator_accuracy: *annotator_accuracy,
             };
-            active_learning(&args, &pipeline, &train, &test, &label_names, &plan, &shutdown)
-                .await
+            active_learning(
+                &args,
+                &pipeline,
+                &train,
+                &test,
+                &label_names,
+                &plan,
+                &shutdown,
+            )
+            .await
         }
     };
     if args.hold && result.is_ok() {
@@ -262,7 +273,11 @@ async fn send_posts(pipeline: &Embedded, posts: &[Post]) -> anyhow::Result<u64> 
 }
 
 async fn get_json(http: &reqwest::Client, url: &str) -> anyhow::Result<Value> {
-    let r = http.get(url).send().await.with_context(|| format!("GET {url}"))?;
+    let r = http
+        .get(url)
+        .send()
+        .await
+        .with_context(|| format!("GET {url}"))?;
     Ok(r.json().await?)
 }
 
@@ -346,7 +361,7 @@ fn test_figures(scored: &[Scored], test: &[Post], labels: &[String]) -> Value {
         .collect();
     let pairs: Vec<(f64, bool)> = scored
         .iter()
-        .zip(&test[..])
+        .zip(test)
         .map(|(s, p)| (s.confidence, s.label.as_deref() == Some(p.label.as_str())))
         .collect();
     json!({
@@ -369,14 +384,17 @@ fn write_json_lines(path: &Path, rows: &[Value]) -> anyhow::Result<()> {
 
 /// Posts what the pipeline's tokenizer makes of each text, as (term, count) bags.
 fn bags(tokenizer: &Tokenizer, posts: &[&Post]) -> Vec<Vec<(String, u32)>> {
-    posts.iter().map(|p| tokenizer.process(&p.text).terms).collect()
+    posts
+        .iter()
+        .map(|p| tokenizer.process(&p.text).terms)
+        .collect()
 }
 
+/// One svmlight row: class index, theta, hashed tf-idf columns.
+type SvmRow<'a> = (usize, &'a [f64], Vec<(u32, f32)>);
+
 /// svmlight rows: theta as features 1..=K, then the hashed tf-idf columns after it.
-fn write_svmlight(
-    path: &Path,
-    rows: &[(usize, &[f64], Vec<(u32, f32)>)],
-) -> anyhow::Result<()> {
+fn write_svmlight(path: &Path, rows: &[SvmRow<'_>]) -> anyhow::Result<()> {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
     for (label, theta, sparse) in rows {
         write!(f, "{label}")?;
@@ -417,7 +435,11 @@ async fn quality(
         send_posts(pipeline, chunk).await?;
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    eprintln!("streamed {} posts in {:.1} s", train.len() + test.len(), started.elapsed().as_secs_f64());
+    eprintln!(
+        "streamed {} posts in {:.1} s",
+        train.len() + test.len(),
+        started.elapsed().as_secs_f64()
+    );
     // The trainer holds out ~5 % for perplexity and ingest drops duplicate posts.
     let expected = (train.len() + test.len()) as u64 * 85 / 100;
     let model = wait_for_trained_model(pipeline, expected).await?;
@@ -560,7 +582,7 @@ async fn write_features(
     let owned: Vec<Post> = weights_rows.iter().map(|p| (*p).clone()).collect();
     let train_scored = score_posts(pipeline, &owned).await?;
     let train_bags = bags(tokenizer, &weights_rows);
-    let train_rows: Vec<(usize, &[f64], Vec<(u32, f32)>)> = weights_rows
+    let train_rows: Vec<SvmRow<'_>> = weights_rows
         .iter()
         .zip(&train_scored)
         .zip(&train_bags)
@@ -569,7 +591,7 @@ async fn write_features(
     write_svmlight(&args.out.join(format!("train_{n}.svm")), &train_rows)?;
     let test_refs: Vec<&Post> = test.iter().collect();
     let test_bags = bags(tokenizer, &test_refs);
-    let test_rows: Vec<(usize, &[f64], Vec<(u32, f32)>)> = test
+    let test_rows: Vec<SvmRow<'_>> = test
         .iter()
         .zip(test_scored)
         .zip(&test_bags)
@@ -596,7 +618,9 @@ async fn stream_scoring_rate(
 ) -> anyhow::Result<Value> {
     use latentlabel_scoring::labels::{ClassifierSlot, LabelBook};
     let config = pipeline.config.scoring.clone();
-    let version = model_manifest["version"].as_u64().context("model version")?;
+    let version = model_manifest["version"]
+        .as_u64()
+        .context("model version")?;
     let path = format!(
         "models/{}/{}/manifest.json",
         config.model_name,
@@ -614,8 +638,10 @@ async fn stream_scoring_rate(
             .refit(&model, &config)?
             .context("no classifier from the training labels")?;
         let state = ClassifierSlot::new(config.classifier.plateau_window).install(fitted);
-        let bags: Vec<Vec<(String, u32)>> =
-            test.iter().map(|p| tokenizer.process(&p.text).terms).collect();
+        let bags: Vec<Vec<(String, u32)>> = test
+            .iter()
+            .map(|p| tokenizer.process(&p.text).terms)
+            .collect();
         let started = Instant::now();
         let mut labeled = 0usize;
         for bag in &bags {
@@ -764,9 +790,14 @@ async fn active_learning(
         "queue_stats": queue["stats"],
         "seconds": started.elapsed().as_secs_f64(),
     });
-    let path = args.out.join(format!("active_learning_{}.json", plan.strategy));
+    let path = args
+        .out
+        .join(format!("active_learning_{}.json", plan.strategy));
     std::fs::write(&path, serde_json::to_vec_pretty(&summary)?)?;
-    println!("{}", json!({"strategy": plan.strategy, "curve": summary["curve"], "dataset": dataset, "cost": summary["cost"]}));
+    println!(
+        "{}",
+        json!({"strategy": plan.strategy, "curve": summary["curve"], "dataset": dataset, "cost": summary["cost"]})
+    );
     Ok(())
 }
 
@@ -842,4 +873,3 @@ async fn dataset_figures(
         "streamed": streamed,
     }))
 }
-

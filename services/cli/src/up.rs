@@ -288,7 +288,8 @@ fn start_demo(
         let Some((_, token)) = tokens.iter().find(|(n, _)| n == name) else {
             continue;
         };
-        let mut annotator = crate::demo::SimulatedAnnotator::new(base, token, accuracy, truth.clone());
+        let mut annotator =
+            crate::demo::SimulatedAnnotator::new(base, token, accuracy, truth.clone());
         annotator.seed = i as u64;
         tokio::spawn(annotator.run(shutdown.clone()));
     }

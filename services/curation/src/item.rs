@@ -76,7 +76,11 @@ impl ScoredItem {
             return informativeness;
         }
         // Capped so version * step stays exact in an f64 with room for the fraction.
-        let version = self.classifier_version.parse::<u64>().unwrap_or(0).min(1 << 30);
+        let version = self
+            .classifier_version
+            .parse::<u64>()
+            .unwrap_or(0)
+            .min(1 << 30);
         version as f64 * FRESHNESS_STEP + informativeness
     }
 
@@ -87,7 +91,9 @@ impl ScoredItem {
             SamplingStrategy::Margin => 1.0 - self.margin,
             SamplingStrategy::Entropy => self.entropy,
             // Uniform in [0, 1) and stable per document, so a replay rebuilds the same order.
-            SamplingStrategy::Random => crate::hashing::unit_interval("random-sampling", &self.doc_id),
+            SamplingStrategy::Random => {
+                crate::hashing::unit_interval("random-sampling", &self.doc_id)
+            }
         };
         raw.max(0.0)
     }
@@ -159,11 +165,13 @@ mod tests {
         newer.confidence = 0.99;
         newer.margin = 0.99;
         assert!(
-            newer.priority(SamplingStrategy::Margin, true) > i.priority(SamplingStrategy::Margin, true),
+            newer.priority(SamplingStrategy::Margin, true)
+                > i.priority(SamplingStrategy::Margin, true),
             "a fresher score outranks a more uncertain stale one"
         );
         assert!(
-            newer.priority(SamplingStrategy::Margin, false) < i.priority(SamplingStrategy::Margin, false)
+            newer.priority(SamplingStrategy::Margin, false)
+                < i.priority(SamplingStrategy::Margin, false)
         );
         let r = i.informativeness(SamplingStrategy::Random);
         assert!((0.0..1.0).contains(&r));

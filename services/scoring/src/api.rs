@@ -81,7 +81,11 @@ async fn score_handler(
     let classifier = state.classifier.get();
     let run = |text: &str| -> Score {
         let processed = state.tokenizer.process(text);
-        let terms: Vec<(&str, u32)> = processed.terms.iter().map(|(w, c)| (w.as_str(), *c)).collect();
+        let terms: Vec<(&str, u32)> = processed
+            .terms
+            .iter()
+            .map(|(w, c)| (w.as_str(), *c))
+            .collect();
         score(
             &model,
             &classifier,

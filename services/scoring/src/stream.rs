@@ -191,7 +191,11 @@ fn learn(
     }
     let terms = match &event.text {
         Some(text) => tokenizer.process(text).terms,
-        None => match recent.lock().ok().and_then(|r| r.get(&event.doc_id).cloned()) {
+        None => match recent
+            .lock()
+            .ok()
+            .and_then(|r| r.get(&event.doc_id).cloned())
+        {
             Some(t) => t,
             None => {
                 tracing::debug!(doc = %event.doc_id, "label for a document never seen; skipped");

@@ -121,6 +121,7 @@ fn one_topic_cannot_flood_the_queue_or_the_leases() {
     cfg.queue.capacity = 8;
     cfg.queue.max_topic_share = 0.5; // at most 4 of 8 per topic
     cfg.queue.max_active_leases_per_annotator = 100;
+    cfg.queue.diversity = Diversity::RoundRobin;
     let mut c = curator(cfg);
     // Topic 1 is far more uncertain than topic 2 and 3 and arrives in bulk.
     for i in 0..10 {
@@ -153,6 +154,26 @@ fn diversity_none_is_strict_priority() {
     queued(c.offer(item("t2-a", 0.9, 2), 0).unwrap());
     assert_eq!(lease_doc(&mut c, "ann", 0), "t1-a");
     assert_eq!(lease_doc(&mut c, "ann", 0), "t1-b");
+}
+
+#[test]
+fn fresher_classifier_scores_are_asked_first_unless_disabled() {
+    for fresh_first in [true, false] {
+        let mut cfg = config();
+        cfg.queue.fresh_first = fresh_first;
+        cfg.queue.max_active_leases_per_annotator = 10;
+        let mut c = curator(cfg);
+        // Scored before any classifier existed: looks maximally uncertain.
+        let mut stale = item("stale", 0.0, 1);
+        stale.classifier_version = String::new();
+        // Scored by classifier 3: fairly sure, yet its uncertainty is the current one.
+        let mut fresh = item("fresh", 0.6, 2);
+        fresh.classifier_version = "3".into();
+        queued(c.offer(stale, 0).unwrap());
+        queued(c.offer(fresh, 0).unwrap());
+        let first = lease_doc(&mut c, "ann", 0);
+        assert_eq!(first, if fresh_first { "fresh" } else { "stale" });
+    }
 }
 
 #[test]
