@@ -2,9 +2,15 @@
 //! the streaming trainer. Reads a UCI bag-of-words corpus (`docword[.gz]` + `vocab`) or a JSONL
 //! text file through the ingest tokenizer; writes `DIR/topics.parquet` and `DIR/manifest.json`;
 //! prints one JSON line of figures.
+//!
+//! For benchmarks (`bench/lda/compare_gensim.py`): `--dump-lambda F.npy` writes the final lambda
+//! (K x V, little-endian f32 .npy), and `--export-uci DIR` writes a `--jsonl` corpus as tokenized
+//! here (after `--shuffle`, before the held-out split) as UCI `docword.txt` + `vocab.txt`, so
+//! another implementation can be fed exactly the same bags of words (`--export-only` stops there).
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
@@ -54,6 +60,9 @@ pub struct LdaTrainArgs {
     /// E-step iteration limit.
     #[arg(long)]
     pub iterations: Option<usize>,
+    /// E-step convergence threshold on the mean absolute change of gamma (default 1e-3).
+    #[arg(long)]
+    pub gamma_threshold: Option<f32>,
     /// Every n-th document is held out for perplexity (0 = none).
     #[arg(long, default_value_t = 10)]
     pub heldout_every: usize,
@@ -74,12 +83,30 @@ pub struct LdaTrainArgs {
     /// online LDA would otherwise see one label at a time). --theta-csv keeps file order.
     #[arg(long)]
     pub shuffle: bool,
-    /// Output directory.
+    /// After training, write the final lambda (K x V topic-word parameters) as a NumPy .npy
+    /// file: little-endian f32, C order (`numpy.load`).
     #[arg(long)]
-    pub out: PathBuf,
+    pub dump_lambda: Option<PathBuf>,
+    /// With --jsonl: write the corpus as tokenized (in training order, i.e. after --shuffle, and
+    /// before the held-out split; empty documents kept) in UCI bag-of-words format:
+    /// DIR/docword.txt and DIR/vocab.txt. `--docword DIR/docword.txt --vocab DIR/vocab.txt`
+    /// then trains on the same documents in the same order.
+    #[arg(long, requires = "jsonl")]
+    pub export_uci: Option<PathBuf>,
+    /// With --export-uci: stop after writing the corpus (no training).
+    #[arg(long, requires = "export_uci")]
+    pub export_only: bool,
+    /// Output directory for topics.parquet and manifest.json (optional with --dump-lambda or
+    /// --export-only).
+    #[arg(long, required_unless_present_any = ["dump_lambda", "export_only"])]
+    pub out: Option<PathBuf>,
 }
 
 pub async fn run(args: LdaTrainArgs) -> anyhow::Result<()> {
+    // clap does not enforce `requires = "jsonl"` once the conflicting --docword is given.
+    if args.jsonl.is_none() && (args.export_uci.is_some() || args.theta_csv.is_some()) {
+        anyhow::bail!("--export-uci and --theta-csv need --jsonl");
+    }
     let mut tokenizer = TokenizerConfig::default();
     let mut labels = Vec::new();
     let (corpus, words) = match (&args.docword, &args.vocab, &args.jsonl) {
@@ -119,6 +146,9 @@ pub async fn run(args: LdaTrainArgs) -> anyhow::Result<()> {
     if let Some(i) = args.iterations {
         config.max_iterations = i;
     }
+    if let Some(g) = args.gamma_threshold {
+        config.gamma_threshold = g;
+    }
     let all_docs = if args.theta_csv.is_some() {
         corpus.clone()
     } else {
@@ -129,6 +159,22 @@ pub async fn run(args: LdaTrainArgs) -> anyhow::Result<()> {
         use rand::seq::SliceRandom;
         use rand::SeedableRng;
         corpus.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(args.seed));
+    }
+    if let Some(dir) = &args.export_uci {
+        write_uci(dir, &corpus, &words)?;
+        if args.export_only {
+            let tokens: f64 = corpus.iter().map(|d| d.total() as f64).sum();
+            println!(
+                "{}",
+                serde_json::json!({
+                    "docs": corpus.len(),
+                    "tokens": tokens,
+                    "words": words.len(),
+                    "export_uci": dir,
+                })
+            );
+            return Ok(());
+        }
     }
     let (train_docs, heldout) = if args.heldout_every > 0 {
         split_heldout(corpus, args.heldout_every)
@@ -142,19 +188,25 @@ pub async fn run(args: LdaTrainArgs) -> anyhow::Result<()> {
     })
     .await?
     .map_err(|e| anyhow::anyhow!("training: {e}"))?;
-    let storage = Storage::from_url(args.out.to_str().context("--out must be valid UTF-8")?)?;
-    let evaluation = Evaluation {
-        heldout_docs: 0,
-        heldout_perplexity: report
-            .heldout_perplexity
-            .is_finite()
-            .then_some(report.heldout_perplexity),
-        npmi: report.npmi.is_finite().then_some(report.npmi),
-        umass: report.umass.is_finite().then_some(report.umass),
-    };
-    // A re-run into the same directory replaces the previous result.
-    let _ = storage.delete("manifest.json").await;
-    write_snapshot(&storage, "", "batch", 1, &model, &words, evaluation).await?;
+    if let Some(path) = &args.dump_lambda {
+        // `iter` walks in logical (row-major) order whatever the memory layout.
+        write_npy(path, model.lambda().dim(), model.lambda().iter().copied())?;
+    }
+    if let Some(out) = &args.out {
+        let storage = Storage::from_url(out.to_str().context("--out must be valid UTF-8")?)?;
+        let evaluation = Evaluation {
+            heldout_docs: 0,
+            heldout_perplexity: report
+                .heldout_perplexity
+                .is_finite()
+                .then_some(report.heldout_perplexity),
+            npmi: report.npmi.is_finite().then_some(report.npmi),
+            umass: report.umass.is_finite().then_some(report.umass),
+        };
+        // A re-run into the same directory replaces the previous result.
+        let _ = storage.delete("manifest.json").await;
+        write_snapshot(&storage, "", "batch", 1, &model, &words, evaluation).await?;
+    }
     if let Some(csv) = &args.theta_csv {
         let mut ids: HashMap<String, u32> = words
             .iter()
@@ -179,12 +231,72 @@ pub async fn run(args: LdaTrainArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes a K x V f32 matrix as NumPy .npy (format 1.0, little-endian, C order).
+fn write_npy(
+    path: &Path,
+    (rows, cols): (usize, usize),
+    values: impl ExactSizeIterator<Item = f32>,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        values.len() == rows * cols,
+        "{rows} x {cols} matrix expected"
+    );
+    let mut header =
+        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    // Magic (6) + version (2) + header length (2) + header + '\n': a multiple of 64 bytes.
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = Vec::with_capacity(10 + header.len() + values.len() * 4);
+    out.extend_from_slice(b"\x93NUMPY\x01\x00");
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for x in values {
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Writes documents in UCI bag-of-words format: `DIR/docword.txt` (D, W, NNZ, then 1-based
+/// `docID wordID count` lines; an empty document has no lines but is counted in D) and
+/// `DIR/vocab.txt` (word i on line i).
+fn write_uci(dir: &Path, docs: &[Document], words: &[String]) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    if let Some(w) = words
+        .iter()
+        .find(|w| w.is_empty() || w.contains(char::is_whitespace))
+    {
+        anyhow::bail!("word {w:?} cannot be written to a UCI vocab file");
+    }
+    let path = dir.join("vocab.txt");
+    let mut vocab = std::io::BufWriter::new(
+        std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?,
+    );
+    for w in words {
+        writeln!(vocab, "{w}")?;
+    }
+    vocab.flush()?;
+    let path = dir.join("docword.txt");
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?,
+    );
+    let nnz: usize = docs.iter().map(|d| d.ids.len()).sum();
+    writeln!(out, "{}\n{}\n{nnz}", docs.len(), words.len())?;
+    for (d, doc) in docs.iter().enumerate() {
+        for (&id, &count) in doc.ids.iter().zip(&doc.counts) {
+            writeln!(out, "{} {} {}", d + 1, id + 1, count)?;
+        }
+    }
+    out.flush()
+        .with_context(|| format!("writing {}", path.display()))
+}
+
 fn write_theta_csv(
     path: &PathBuf,
     model: &latentlabel_lda::OnlineLda,
     splits: [(&str, &Vec<Document>, &Vec<String>); 2],
 ) -> anyhow::Result<()> {
-    use std::io::Write;
     let inference = model.inference();
     let mut out = std::io::BufWriter::new(
         std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
