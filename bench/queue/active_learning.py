@@ -42,6 +42,7 @@ def main():
     ap.add_argument("--labels-per-100-docs", type=int, default=20)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--diversity", default=None, help="none (the default) or round_robin")
+    ap.add_argument("--freshness", default=None, help="queue.freshness (priority per classifier version)")
     ap.add_argument("--no-run", action="store_true")
     args = ap.parse_args()
     if not os.path.exists(os.path.join(args.data, "train.jsonl.gz")):
@@ -56,6 +57,8 @@ def main():
                    "--seed", str(args.seed), "active-learning", "--strategy", s,
                    "--budget", str(args.budget), "--eval-every", str(args.eval_every),
                    "--labels-per-100-docs", str(args.labels_per_100_docs)]
+            if args.freshness:
+                cmd += ["--freshness", args.freshness]
             if args.diversity:
                 cmd += ["--diversity", args.diversity]
             print("running:", " ".join(cmd), flush=True)

@@ -98,6 +98,9 @@ pub enum Experiment {
         /// Lease order across topics: none (the product default) or round_robin.
         #[arg(long)]
         diversity: Option<String>,
+        /// Queue priority per classifier version (`queue.freshness`; default: the product's).
+        #[arg(long)]
+        freshness: Option<f64>,
     },
 }
 
@@ -179,9 +182,13 @@ pub async fn run(args: NewsgroupsArgs) -> anyhow::Result<()> {
         strategy,
         annotators,
         diversity,
+        freshness,
         ..
     } = &args.experiment
     {
+        if let Some(f) = freshness {
+            config.labeling_queue.curation.queue.freshness = *f;
+        }
         if let Some(d) = diversity {
             config.labeling_queue.curation.queue.diversity =
                 serde_json::from_value(Value::String(d.clone()))

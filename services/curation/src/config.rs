@@ -98,6 +98,9 @@ pub enum ConsensusMethod {
     DawidSkene,
 }
 
+/// Default [`QueueConfig::freshness`].
+pub const FRESHNESS_DEFAULT: f64 = 1.0;
+
 /// The human task queue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -112,10 +115,11 @@ pub struct QueueConfig {
     /// topic buckets undid uncertainty sampling: margin sampling then needed *more* labels than
     /// random for the same accuracy (bench/queue/RESULTS.md).
     pub diversity: Diversity,
-    /// Tasks scored by the newest classifier first, most informative first within one
-    /// classifier version (see [`ScoredItem::priority`](crate::ScoredItem::priority)).
-    /// Default: true.
-    pub fresh_first: bool,
+    /// Priority a task gains per classifier version that scored it, on top of its
+    /// informativeness (see [`ScoredItem::priority`](crate::ScoredItem::priority)): 0 ignores
+    /// staleness; >= 1 asks everything the newest classifier scored first (margin and
+    /// least-confidence informativeness are at most 1). Default: FRESHNESS_DEFAULT.
+    pub freshness: f64,
     /// Maximum open audit tasks; beyond it the oldest untouched audit is evicted. Default: 1000.
     pub audit_capacity: usize,
     /// Lease time to live, and what an extension adds from the time of the call. Default: 300000 (5 min).
@@ -155,7 +159,7 @@ impl Default for QueueConfig {
             capacity: 10_000,
             max_topic_share: 0.25,
             diversity: Diversity::None,
-            fresh_first: true,
+            freshness: FRESHNESS_DEFAULT,
             audit_capacity: 1_000,
             lease_ttl_ms: 300_000,
             max_active_leases_per_annotator: 1,
@@ -276,6 +280,10 @@ impl CurationConfig {
         check(unit(r.audit_rate), "routing.audit_rate must be in [0, 1]")?;
         let q = &self.queue;
         check(q.capacity >= 1, "queue.capacity must be >= 1")?;
+        check(
+            q.freshness.is_finite() && q.freshness >= 0.0,
+            "queue.freshness must be finite and >= 0",
+        )?;
         check(
             q.max_topic_share > 0.0 && q.max_topic_share <= 1.0,
             "queue.max_topic_share must be in (0, 1]",

@@ -65,23 +65,19 @@ impl ScoredItem {
         })
     }
 
-    /// Queue priority, higher = asked first. With `fresh_first`, items scored by a newer
-    /// classifier outrank every item scored by an older one, and informativeness orders items
-    /// of one version: an uncertainty measured by a classifier that has since been refitted
-    /// is stale (the oldest items, scored before any classifier existed, all look maximally
-    /// uncertain and would otherwise be asked first forever).
-    pub fn priority(&self, strategy: SamplingStrategy, fresh_first: bool) -> f64 {
-        let informativeness = self.informativeness(strategy).min(FRESHNESS_STEP - 1.0);
-        if !fresh_first {
-            return informativeness;
-        }
-        // Capped so version * step stays exact in an f64 with room for the fraction.
-        let version = self
-            .classifier_version
-            .parse::<u64>()
-            .unwrap_or(0)
-            .min(1 << 30);
-        version as f64 * FRESHNESS_STEP + informativeness
+    /// Queue priority, higher = asked first: informativeness plus `freshness` per classifier
+    /// version that scored the item. An uncertainty measured by a classifier that has since
+    /// been refitted is stale; the oldest items (scored before any classifier existed) all
+    /// look maximally uncertain and would otherwise be asked first forever. A small
+    /// `freshness` lets a recent window of versions compete on informativeness (a larger
+    /// pool to choose from); one at or above the largest informativeness orders strictly by
+    /// version first. Adding a per-version constant keeps keys static: ordering by
+    /// `informativeness - freshness * (current - version)` is the same order.
+    pub fn priority(&self, strategy: SamplingStrategy, freshness: f64) -> f64 {
+        let informativeness = self.informativeness(strategy).min(MAX_INFORMATIVENESS);
+        // Capped so version * freshness stays exact in an f64 with room for the fraction.
+        let version = self.classifier_version.parse::<u64>().unwrap_or(0).min(1 << 30);
+        version as f64 * freshness.clamp(0.0, 1024.0) + informativeness
     }
 
     /// Informativeness under `strategy`: finite and >= 0 for a validated item, higher = ask first.
@@ -99,9 +95,8 @@ impl ScoredItem {
     }
 }
 
-/// Priority distance between consecutive classifier versions; informativeness (at most ln C
-/// for entropy) stays below it.
-const FRESHNESS_STEP: f64 = 1024.0;
+/// Informativeness is capped here (entropy is at most ln C) so priorities stay well-scaled.
+const MAX_INFORMATIVENESS: f64 = 1023.0;
 
 /// A document with a known answer, served to annotators (unannounced) to measure accuracy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -165,13 +160,13 @@ mod tests {
         newer.confidence = 0.99;
         newer.margin = 0.99;
         assert!(
-            newer.priority(SamplingStrategy::Margin, true)
-                > i.priority(SamplingStrategy::Margin, true),
+            newer.priority(SamplingStrategy::Margin, 1.0)
+                > i.priority(SamplingStrategy::Margin, 1.0),
             "a fresher score outranks a more uncertain stale one"
         );
         assert!(
-            newer.priority(SamplingStrategy::Margin, false)
-                < i.priority(SamplingStrategy::Margin, false)
+            newer.priority(SamplingStrategy::Margin, 0.0)
+                < i.priority(SamplingStrategy::Margin, 0.0)
         );
         let r = i.informativeness(SamplingStrategy::Random);
         assert!((0.0..1.0).contains(&r));

@@ -78,7 +78,7 @@ impl Curator {
                 return Ok(Routing::Dropped { reason });
             }
         }
-        let score = item.priority(self.config.routing.strategy, self.config.queue.fresh_first);
+        let score = item.priority(self.config.routing.strategy, self.config.queue.freshness);
         let topic = item.dominant_topic();
         let candidate: PKey = (
             std::cmp::Reverse(score.to_bits()),
@@ -132,7 +132,7 @@ impl Curator {
     fn insert_task(&mut self, item: &ScoredItem, task_id: &str, kind: TaskKind) {
         let (score, need) = match kind {
             TaskKind::Routine => (
-                item.priority(self.config.routing.strategy, self.config.queue.fresh_first),
+                item.priority(self.config.routing.strategy, self.config.queue.freshness),
                 self.config.queue.overlap,
             ),
             _ => (0.0, self.config.queue.audit_overlap),

@@ -160,7 +160,7 @@ fn diversity_none_is_strict_priority() {
 fn fresher_classifier_scores_are_asked_first_unless_disabled() {
     for fresh_first in [true, false] {
         let mut cfg = config();
-        cfg.queue.fresh_first = fresh_first;
+        cfg.queue.freshness = if fresh_first { 1.0 } else { 0.0 };
         cfg.queue.max_active_leases_per_annotator = 10;
         let mut c = curator(cfg);
         // Scored before any classifier existed: looks maximally uncertain.
