@@ -15,7 +15,11 @@ then scored by the SAME evaluators:
   * held-out perplexity: each model's lambda is loaded into one gensim LdaModel and
     `log_perplexity(heldout)` is called with the same random state (perplexity = exp(-bound));
   * NPMI and UMass of the top 10 words, boolean-document co-occurrence over the training docs
-    (one numpy implementation; see services/lda/src/coherence.rs for the definitions).
+    (one numpy implementation; see services/lda/src/coherence.rs for the definitions);
+  * live words: columns of lambda above eta in some topic. With tau0 = 1 the first update has
+    rho = 1, so every word absent from the first mini-batch is left at exactly eta; its
+    exp(E[log beta]) (~exp(psi(1/K)) ~ e^-K) is then negligible against the float32 epsilon in
+    the E-step normaliser (gensim) or flushed to 0 (ours), so neither model ever learns it.
 Timing: gensim's `update()` call (the model is constructed first, outside the clock, so random
 initialisation is excluded as it is from our `train_seconds`), BLAS pinned to 1 thread; ours is
 the `train_seconds` the binary reports (its mini-batch updates only), with each --threads value.
@@ -149,6 +153,11 @@ def evaluate(lam, evaluator, heldout, heldout_iv, train):
     return float(np.exp(-bound)), float(np.exp(-docs_only / words)), npmi, umass
 
 
+def live_words(lam, eta):
+    """Words whose lambda rose above the prior eta in at least one topic (learned at all)."""
+    return int((lam.max(0) > eta * (1 + 1e-3)).sum())
+
+
 def run_gensim(train, id2word, k, args):
     import numpy as np
     from gensim.models import LdaModel
@@ -209,11 +218,13 @@ def bench_corpus(name, docword, vocab, binary, tmp, args, rows):
     train = [d for i, d in enumerate(docs) if i % 10 != 0]
     train_tokens = sum(c for d in train for _, c in d) * args.passes
     seen = {w for d in train for w, _ in d}
+    first = {w for d in train[:args.batch] for w, _ in d}
     heldout_iv = [[(w, c) for w, c in d if w in seen] for d in heldout]
     oov = sum(c for d in heldout for _, c in d) - sum(c for d in heldout_iv for _, c in d)
     id2word = {i: w for i, w in enumerate(words)}
     print(f"{name}: {len(train)} train / {len(heldout)} held-out docs, V={len(words)}, "
-          f"{train_tokens // args.passes} training tokens, {oov} held-out tokens of words absent from "
+          f"{train_tokens // args.passes} training tokens, {len(seen)} words seen in training, "
+          f"{len(first)} in the first mini-batch, {oov} held-out tokens of words absent from "
           f"training; batch={args.batch} passes={args.passes} "
           f"iterations={args.iterations} gamma_threshold={args.gamma_threshold} tau0={args.tau0} "
           f"kappa={args.kappa}", flush=True)
@@ -230,7 +241,8 @@ def bench_corpus(name, docword, vocab, binary, tmp, args, rows):
         gppl, givppl, gnpmi, gumass = evaluate(glam, evaluator, heldout, heldout_iv, train)
         rows.append(dict(corpus=name, k=k, impl="gensim 1 thread", docs_per_s=len(train) * args.passes / gsec,
                          tokens_per_s=train_tokens / gsec, seconds=gsec, all_seconds=times,
-                         perplexity=gppl, iv_perplexity=givppl, npmi=gnpmi, umass=gumass))
+                         perplexity=gppl, iv_perplexity=givppl, npmi=gnpmi, umass=gumass,
+                         live_words=live_words(glam, 1.0 / k)))
         print(json.dumps(rows[-1]), flush=True)
         for threads in [int(x) for x in args.threads.split(",")]:
             dump = Path(tmp) / f"lambda_{name}_{k}_{threads}.npy"
@@ -239,11 +251,12 @@ def bench_corpus(name, docword, vocab, binary, tmp, args, rows):
             sec = median(times)
             rep = reps[0]
             assert rep["docs"] == len(train) * args.passes, (rep["docs"], len(train))
-            ppl, dppl, npmi, umass = evaluate(np.load(dump), evaluator, heldout, heldout_iv, train)
+            lam = np.load(dump)
+            ppl, dppl, npmi, umass = evaluate(lam, evaluator, heldout, heldout_iv, train)
             rows.append(dict(corpus=name, k=k, impl=f"latentlabel {threads} thread{'s' if threads > 1 else ''}",
                              docs_per_s=rep["docs"] / sec, tokens_per_s=rep["tokens"] / sec,
                              seconds=sec, all_seconds=times, perplexity=ppl, iv_perplexity=dppl,
-                             npmi=npmi, umass=umass,
+                             npmi=npmi, umass=umass, live_words=live_words(lam, 1.0 / k),
                              own_perplexity=rep["heldout_perplexity"], own_npmi=rep["npmi"],
                              mean_iterations=rep["mean_iterations"]))
             print(json.dumps(rows[-1]), flush=True)
@@ -287,8 +300,8 @@ def main():
 
     print()
     print("| corpus | K | implementation | train s | docs/s | tokens/s | speed-up vs gensim | "
-          "held-out perplexity | vs gensim | in-vocab doc perplexity | vs gensim | NPMI | UMass |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "held-out perplexity | vs gensim | in-vocab doc perplexity | vs gensim | NPMI | UMass | live words |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     verdicts = []
     for r in rows:
         g = next(x for x in rows if x["corpus"] == r["corpus"] and x["k"] == r["k"]
@@ -298,7 +311,7 @@ def main():
         ddoc = 100 * (r["iv_perplexity"] / g["iv_perplexity"] - 1)
         print(f"| {r['corpus']} | {r['k']} | {r['impl']} | {r['seconds']:.2f} | {r['docs_per_s']:.0f} | "
               f"{r['tokens_per_s']:.0f} | {speedup:.1f}x | {r['perplexity']:.6g} | {dppl:+.2f}% | "
-              f"{r['iv_perplexity']:.1f} | {ddoc:+.2f}% | {r['npmi']:.4f} | {r['umass']:.3f} |")
+              f"{r['iv_perplexity']:.6g} | {ddoc:+.2f}% | {r['npmi']:.4f} | {r['umass']:.3f} | {r['live_words']} |")
         if r is not g:
             # Quality target: held-out perplexity no more than 1 % above gensim's (lower is better).
             speed_ok, ppl_ok = speedup >= 20, max(dppl, ddoc) <= 1.0
