@@ -55,10 +55,12 @@ fn queue_node(bootstrap: &str, data: &Path, config: &str, port: u16) -> Node {
     )
 }
 
-/// Leases and labels up to `n` tasks; returns doc id -> label for every 200 answer.
-async fn label(base: &str, n: usize) -> HashMap<String, String> {
+/// Leases and labels up to `n` tasks; returns doc id -> label for every 200 answer, and how
+/// many leased tasks came without the topics the page shows next to the text.
+async fn label(base: &str, n: usize) -> (HashMap<String, String>, usize) {
     let http = reqwest::Client::new();
     let mut done = HashMap::new();
+    let mut without_topics = 0;
     for _ in 0..n * 4 {
         if done.len() >= n {
             break;
@@ -77,6 +79,9 @@ async fn label(base: &str, n: usize) -> HashMap<String, String> {
             continue;
         }
         let task: serde_json::Value = r.json().await.expect("task");
+        if task["topics"].as_array().is_none_or(|t| t.is_empty()) {
+            without_topics += 1;
+        }
         let doc = task["doc_id"].as_str().expect("doc").to_string();
         let n_doc: usize = doc.trim_start_matches("doc-").parse().expect("number");
         let label = LABELS[n_doc % 3].to_string();
@@ -95,7 +100,7 @@ async fn label(base: &str, n: usize) -> HashMap<String, String> {
             done.insert(doc, label);
         }
     }
-    done
+    (done, without_topics)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -138,16 +143,22 @@ async fn acknowledged_labels_survive_kill_9_and_count_once() {
     let base = format!("http://127.0.0.1:{port}");
     // Let one checkpoint happen, then label quickly and kill without warning: the labels after
     // the checkpoint exist only as acknowledged annotation events.
-    let first = label(&base, 10).await;
+    let (first, _) = label(&base, 10).await;
     assert_eq!(first.len(), 10, "labeled before the checkpoint");
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let second = label(&base, 10).await;
+    let (second, _) = label(&base, 10).await;
     node.kill();
 
     let port = free_port();
     let mut node = queue_node(&bootstrap, &store, &config_arg, port);
     let base = format!("http://127.0.0.1:{port}");
-    let third = label(&base, 10).await;
+    let (third, without_topics) = label(&base, 10).await;
+    // Every scored document was consumed before the kill, so what the page shows next to these
+    // tasks can only come from the checkpoint.
+    assert_eq!(
+        without_topics, 0,
+        "tasks leased after the restart keep their topics"
+    );
     let mut acknowledged = first.clone();
     acknowledged.extend(second.clone());
     acknowledged.extend(third.clone());

@@ -76,7 +76,11 @@ impl ScoredItem {
     pub fn priority(&self, strategy: SamplingStrategy, freshness: f64) -> f64 {
         let informativeness = self.informativeness(strategy).min(MAX_INFORMATIVENESS);
         // Capped so version * freshness stays exact in an f64 with room for the fraction.
-        let version = self.classifier_version.parse::<u64>().unwrap_or(0).min(1 << 30);
+        let version = self
+            .classifier_version
+            .parse::<u64>()
+            .unwrap_or(0)
+            .min(1 << 30);
         version as f64 * freshness.clamp(0.0, 1024.0) + informativeness
     }
 

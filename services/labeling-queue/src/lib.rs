@@ -47,11 +47,16 @@ pub async fn start(ctx: &ServiceContext, config: QueueServiceConfig) -> anyhow::
             .map(|a| a.name.clone())
             .collect::<Vec<_>>(),
     );
-    let (curator, rows, offsets) = service::rebuild(ctx, &config).await?;
+    let rebuilt = service::rebuild(ctx, &config).await?;
+    let offsets = rebuilt.scored_offsets;
+    let mut display = queue::DisplayCache::new(50_000);
+    for (doc_id, d) in rebuilt.display {
+        display.insert(&doc_id, d);
+    }
     let shared = Arc::new(queue::Shared {
-        curator: Mutex::new(curator),
-        display: Mutex::new(queue::DisplayCache::new(50_000)),
-        rows: Mutex::new(rows),
+        curator: Mutex::new(rebuilt.curator),
+        display: Mutex::new(display),
+        rows: Mutex::new(rebuilt.rows),
         rows_since_commit: Mutex::new(0),
     });
     if let Ok(Some(v)) = ctx

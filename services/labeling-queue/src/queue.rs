@@ -15,14 +15,14 @@ pub fn now_ms() -> u64 {
 }
 
 /// What the annotator page shows next to a task.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Display {
     pub topics: Vec<TopicWeight>,
     /// The model's label and confidence. Hidden for audits, whose point is an unbiased check.
     pub suggestion: Option<Suggestion>,
 }
 
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Suggestion {
     pub label: String,
     pub confidence: f32,
@@ -57,6 +57,18 @@ impl DisplayCache {
 
     pub fn get(&self, doc_id: &str) -> Option<&Display> {
         self.map.get(doc_id)
+    }
+
+    /// The entries of `doc_ids` (the documents with open tasks), for the checkpoint: a restart
+    /// would otherwise show those tasks without topics or suggestion.
+    pub fn entries_for<'a>(
+        &self,
+        doc_ids: impl IntoIterator<Item = &'a str>,
+    ) -> Vec<(String, Display)> {
+        doc_ids
+            .into_iter()
+            .filter_map(|id| self.map.get(id).map(|d| (id.to_string(), d.clone())))
+            .collect()
     }
 }
 

@@ -31,6 +31,18 @@ struct Checkpoint {
     curator: Curator,
     /// Next offset per partition of the scored topic.
     scored_offsets: BTreeMap<i32, i64>,
+    /// Topics and model suggestion of the documents with open tasks (absent in checkpoints
+    /// written before it existed).
+    #[serde(default)]
+    display: Vec<(String, queue::Display)>,
+}
+
+/// What a restart resumes from.
+pub struct Rebuilt {
+    pub curator: Curator,
+    pub rows: BTreeMap<String, dataset::DatasetRow>,
+    pub scored_offsets: BTreeMap<i32, i64>,
+    pub display: Vec<(String, queue::Display)>,
 }
 
 fn checkpoint_key(config: &QueueServiceConfig) -> String {
@@ -40,16 +52,11 @@ fn checkpoint_key(config: &QueueServiceConfig) -> String {
     )
 }
 
-/// Restores the curator and the dataset rows. Returns the scored-topic offsets to resume from.
-pub async fn rebuild(
-    ctx: &ServiceContext,
-    config: &QueueServiceConfig,
-) -> anyhow::Result<(
-    Curator,
-    BTreeMap<String, dataset::DatasetRow>,
-    BTreeMap<i32, i64>,
-)> {
-    let (mut curator, offsets) = match ctx.storage.get_opt(&checkpoint_key(config)).await? {
+/// Restores the curator, the dataset rows and the open tasks' display data, with the
+/// scored-topic offsets to resume from.
+pub async fn rebuild(ctx: &ServiceContext, config: &QueueServiceConfig) -> anyhow::Result<Rebuilt> {
+    let (mut curator, offsets, display) = match ctx.storage.get_opt(&checkpoint_key(config)).await?
+    {
         Some(bytes) => {
             let cp: Checkpoint =
                 serde_json::from_slice(&bytes).context("parsing labeling-queue checkpoint")?;
@@ -58,11 +65,12 @@ pub async fn rebuild(
                 .curator
                 .with_config(config.curation.clone())
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            (curator, cp.scored_offsets)
+            (curator, cp.scored_offsets, cp.display)
         }
         None => (
             Curator::new(config.curation.clone()).map_err(|e| anyhow::anyhow!("{e}"))?,
             BTreeMap::new(),
+            Vec::new(),
         ),
     };
     let mut applied = 0usize;
@@ -90,7 +98,12 @@ pub async fn rebuild(
         dataset_rows = rows.len(),
         "labeling queue rebuilt"
     );
-    Ok((curator, rows, offsets))
+    Ok(Rebuilt {
+        curator,
+        rows,
+        scored_offsets: offsets,
+        display,
+    })
 }
 
 /// Every record of `topic` up to its current end (all partitions), payloads only.
@@ -140,7 +153,20 @@ pub async fn save_checkpoint(
     shared: &Shared,
     offsets: &BTreeMap<i32, i64>,
 ) -> anyhow::Result<()> {
-    // Serialise under the lock so the state and the offsets it reflects agree.
+    // Serialise under the lock so the state and the offsets it reflects agree. The display
+    // cache is only a cache: taken under its own lock, never both at once.
+    let open: Vec<String> = shared
+        .curator
+        .lock()
+        .map_err(|_| anyhow::anyhow!("curator lock poisoned"))?
+        .open_doc_ids()
+        .map(str::to_string)
+        .collect();
+    let display = shared
+        .display
+        .lock()
+        .map_err(|_| anyhow::anyhow!("display lock poisoned"))?
+        .entries_for(open.iter().map(String::as_str));
     let bytes = {
         let curator = shared
             .curator
@@ -150,10 +176,12 @@ pub async fn save_checkpoint(
         struct CheckpointRef<'a> {
             curator: &'a Curator,
             scored_offsets: &'a BTreeMap<i32, i64>,
+            display: &'a [(String, queue::Display)],
         }
         serde_json::to_vec(&CheckpointRef {
             curator: &curator,
             scored_offsets: offsets,
+            display: &display,
         })?
     };
     ctx.storage.put(&checkpoint_key(config), bytes).await

@@ -156,6 +156,11 @@ impl Curator {
         self.state.outbox.drain(..).collect()
     }
 
+    /// Documents with an open routine or audit task (gold items excluded).
+    pub fn open_doc_ids(&self) -> impl Iterator<Item = &str> {
+        self.state.tasks.values().map(|t| t.doc_id.as_str())
+    }
+
     pub fn stats(&self) -> QueueStats {
         let c = &self.state.counters;
         let audits = c.finalized_audit;
