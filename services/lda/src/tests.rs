@@ -122,6 +122,17 @@ fn reference_update(
             elogbeta[(t, w)] = digamma(lam[(t, w)]) - digamma(total);
         }
     }
+    // Each word's weights relative to its best topic: phi is unchanged by a per-word factor,
+    // and this is the form the optimised code uses (the epsilon in the normaliser then stays
+    // negligible; see `topics.rs`).
+    for w in 0..v {
+        let top = (0..k)
+            .map(|t| elogbeta[(t, w)])
+            .fold(f64::NEG_INFINITY, f64::max);
+        for t in 0..k {
+            elogbeta[(t, w)] -= top;
+        }
+    }
     let mut sstats = Array2::<f64>::zeros((k, v));
     for (doc, init) in batch.iter().zip(gamma_inits) {
         let mut gamma: Vec<f64> = init.iter().map(|&g| g as f64).collect();
@@ -317,4 +328,40 @@ fn inference_is_deterministic_and_matches_snapshot() {
         .unwrap();
     assert_eq!(best, 2, "{theta:?}");
     assert!(TopicInference::from_lambda(Array2::ones((2, 3)), vec![0.5], 10, 1e-3).is_err());
+}
+
+#[test]
+fn words_first_seen_after_the_first_batch_are_learned() {
+    // tau0 = 1 makes rho_0 = 1: the first update replaces the random start, so a word absent
+    // from the first batch sits exactly at eta in every topic afterwards. It must still be
+    // learned from the batches it appears in.
+    // K = 50 makes eta = 1/K = 0.02, where exp(psi(eta)) ~ 1e-22.
+    let config = LdaConfig {
+        num_topics: 50,
+        tau0: 1.0,
+        total_docs: Some(1000),
+        threads: 1,
+        ..LdaConfig::default()
+    };
+    let mut model = OnlineLda::new(config, 12).expect("model");
+    let early: Vec<Document> = (0..20)
+        .map(|i| Document::from_pairs([((i % 6) as u32, 3.0), (((i + 1) % 6) as u32, 2.0)]))
+        .collect();
+    model.update(&early);
+    let eta = model.eta();
+    assert!(
+        (0..50).all(|t| (model.lambda()[(t, 9)] - eta).abs() < 1e-6),
+        "word 9 unseen so far"
+    );
+    let late: Vec<Document> = (0..20)
+        .map(|i| Document::from_pairs([(9, 4.0), ((i % 6) as u32, 1.0)]))
+        .collect();
+    model.update(&late);
+    let learned = (0..50)
+        .map(|t| model.lambda()[(t, 9)])
+        .fold(0.0f32, f32::max);
+    assert!(
+        learned > 10.0 * eta + 1.0,
+        "word 9 must gain weight once seen: max lambda {learned}, eta {eta}"
+    );
 }

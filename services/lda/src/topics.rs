@@ -24,9 +24,18 @@ pub(crate) struct ExpElogbeta {
 }
 
 impl ExpElogbeta {
-    /// Computes exp(psi(lambda[k][w]) - psi(sum_w lambda[k][w])) for every entry, in parallel
-    /// over word blocks on the current rayon pool. Entries below 1e-18 become 0 (see
-    /// [`crate::digamma::exp_f32`]).
+    /// Computes exp(E[log beta]) = exp(psi(lambda[k][w]) - psi(sum_w lambda[k][w])) for every
+    /// entry, **scaled per word** so that each word's largest topic weight is 1, in parallel
+    /// over word blocks on the current rayon pool. Entries below 1e-18 of their word's largest
+    /// become 0 (see [`crate::digamma::exp_f32`]).
+    ///
+    /// Why per-word scaling: the E-step and the sufficient statistics only use a word's
+    /// weights relative to each other (phi_kw = theta_k B_kw / sum_k theta_k B_kw), so a
+    /// per-word factor cancels exactly. Unscaled, a word still at the prior (lambda = eta in
+    /// every topic: e.g. first seen after the first mini-batch with tau0 = 1) has weights
+    /// around exp(psi(1/K)) ~ 1e-22: they flush to zero (here) or drown in the float32
+    /// epsilon added to the normaliser (gensim), the word contributes nothing, and it is
+    /// never learned. On 20 Newsgroups that was ~34 % of the training tokens.
     pub(crate) fn from_lambda(lambda: &Array2<f32>) -> Self {
         let (k, v) = lambda.dim();
         let kp = padded(k);
@@ -99,15 +108,24 @@ fn fill_block_generic(
     out: &mut [f32],
 ) {
     let n = out.len() / kp;
+    let k_real = psi_total.len();
     let mut tmp = [0f32; WORD_BLOCK];
     for (k, &pt) in psi_total.iter().enumerate() {
         // Vectorised along the contiguous lambda row, then scattered into the word rows.
         let src = &lam[k * v + lo..k * v + lo + n];
         for (t, &x) in tmp.iter_mut().zip(src) {
-            *t = exp_f32(digamma_f32(x) - pt);
+            *t = digamma_f32(x) - pt;
         }
         for (j, &t) in tmp[..n].iter().enumerate() {
             out[j * kp + k] = t;
+        }
+    }
+    // Per word: subtract the largest E[log beta] before exponentiating (see `from_lambda`).
+    for row in out.chunks_exact_mut(kp) {
+        let row = &mut row[..k_real];
+        let top = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        for x in row.iter_mut() {
+            *x = exp_f32(*x - top);
         }
     }
 }
