@@ -10,20 +10,15 @@ use latentlabel_common::{Codec, OutRecord};
 use latentlabel_tests::*;
 
 fn ingest(bootstrap: &str, data: &str, port: u16) -> Node {
-    Node::spawn(
+    Node::service(
         env!("CARGO_BIN_EXE_latentlabel-node"),
+        "ingest",
+        bootstrap,
+        "two.",
+        data,
+        port,
+        // A late joiner rebalances in seconds instead of the default tens of seconds.
         &[
-            "ingest",
-            "--kafka-bootstrap",
-            bootstrap,
-            "--topic-prefix",
-            "two.",
-            "--object-store-url",
-            data,
-            "--http-addr",
-            &format!("127.0.0.1:{port}"),
-            "--no-create-topics",
-            // A late joiner rebalances in seconds instead of the default tens of seconds.
             "--kafka-option",
             "session.timeout.ms=6000",
             "--kafka-option",

@@ -36,22 +36,14 @@ fn scored(i: usize) -> ScoredDocument {
 }
 
 fn queue_node(bootstrap: &str, data: &Path, config: &str, port: u16) -> Node {
-    Node::spawn(
+    Node::service(
         env!("CARGO_BIN_EXE_latentlabel-node"),
-        &[
-            "labeling-queue",
-            "--kafka-bootstrap",
-            bootstrap,
-            "--topic-prefix",
-            "lq.",
-            "--object-store-url",
-            data.to_str().expect("utf8"),
-            "--http-addr",
-            &format!("127.0.0.1:{port}"),
-            "--config",
-            config,
-            "--no-create-topics",
-        ],
+        "labeling-queue",
+        bootstrap,
+        "lq.",
+        data.to_str().expect("utf8"),
+        port,
+        &["--config", config],
     )
 }
 

@@ -83,22 +83,14 @@ fn config_file(dir: &Path) -> String {
 }
 
 fn trainer(bootstrap: &str, data: &Path, config: &str, port: u16) -> Node {
-    Node::spawn(
+    Node::service(
         env!("CARGO_BIN_EXE_latentlabel-node"),
-        &[
-            "lda-trainer",
-            "--kafka-bootstrap",
-            bootstrap,
-            "--topic-prefix",
-            "restart.",
-            "--object-store-url",
-            data.to_str().expect("utf8"),
-            "--http-addr",
-            &format!("127.0.0.1:{port}"),
-            "--config",
-            config,
-            "--no-create-topics",
-        ],
+        "lda-trainer",
+        bootstrap,
+        "restart.",
+        data.to_str().expect("utf8"),
+        port,
+        &["--config", config],
     )
 }
 

@@ -235,6 +235,34 @@ impl Node {
         }
     }
 
+    /// One service (`ingest`, `lda-trainer`, ...) as its own process against `bootstrap`, the
+    /// shape of a pod: topics are expected to exist. `extra` flags follow the common ones.
+    pub fn service(
+        binary: &str,
+        service: &str,
+        bootstrap: &str,
+        topic_prefix: &str,
+        object_store: &str,
+        port: u16,
+        extra: &[&str],
+    ) -> Node {
+        let addr = format!("127.0.0.1:{port}");
+        let mut args = vec![
+            service,
+            "--kafka-bootstrap",
+            bootstrap,
+            "--topic-prefix",
+            topic_prefix,
+            "--object-store-url",
+            object_store,
+            "--http-addr",
+            &addr,
+            "--no-create-topics",
+        ];
+        args.extend_from_slice(extra);
+        Node::spawn(binary, &args)
+    }
+
     /// `latentlabel up --demo --docs N` on a free port, storing into `data_dir`; returns the node
     /// and its HTTP address.
     pub fn up_demo(binary: &str, docs: usize, data_dir: &std::path::Path) -> (Node, String) {

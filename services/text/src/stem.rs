@@ -41,43 +41,20 @@ impl Stem {
         }
     }
 
-    /// Writes the stem of `word` into `out` (cleared first).
+    /// Writes the stem of `word` into `out` (cleared first). Words that fit a [`Key`] go
+    /// through the cache ([`Stem::stem_key`]).
     pub(crate) fn stem_into(&self, word: &str, out: &mut String) {
         out.clear();
-        let Some(key) = Key::new(word).filter(|_| !word.is_empty()) else {
-            out.push_str(&self.stem_uncached(word));
-            return;
-        };
-        CACHE.with(|cache| {
-            // Nothing re-enters while the borrow is held, but a failure must not panic.
-            let Ok(mut cache) = cache.try_borrow_mut() else {
-                out.push_str(&self.stem_uncached(word));
-                return;
-            };
-            let table = &mut cache[self.index];
-            if table.is_empty() {
-                let empty = Key::new("").unwrap_or(key);
-                table.resize(SLOTS, (empty, empty));
+        match Key::new(word).filter(|_| !word.is_empty()) {
+            Some(key) => {
+                // `Some` may or may not have written `out` too; the packed stem is the answer.
+                if let Some(stem) = self.stem_key(key, out) {
+                    out.clear();
+                    stem.push_to(out);
+                }
             }
-            // Two-way set associative: a hit in the second way moves to the first, a new entry
-            // pushes the first way's into the second.
-            let i = (key.mix() >> (64 - SLOTS.trailing_zeros())) as usize & !1;
-            if table[i].0 == key {
-                table[i].1.push_to(out);
-                return;
-            }
-            if table[i + 1].0 == key {
-                table.swap(i, i + 1);
-                table[i].1.push_to(out);
-                return;
-            }
-            let stem = self.stem_uncached(word);
-            out.push_str(&stem);
-            if let Some(stem) = Key::new(&stem) {
-                table[i + 1] = table[i];
-                table[i] = (key, stem);
-            }
-        });
+            None => out.push_str(&self.stem_uncached(word)),
+        }
     }
 
     /// The stem of the packed non-empty word `key`, packed, if it fits in a [`Key`]; otherwise
@@ -92,6 +69,7 @@ impl Stem {
             return Key::new(out);
         }
         CACHE.with(|cache| {
+            // Nothing re-enters while the borrow is held, but a failure must not panic.
             let Ok(mut cache) = cache.try_borrow_mut() else {
                 out.push_str(&self.stem_uncached(key.as_str(&mut raw)));
                 return Key::new(out);
@@ -101,6 +79,8 @@ impl Stem {
                 let empty = Key::new("").unwrap_or(key);
                 table.resize(SLOTS, (empty, empty));
             }
+            // Two-way set associative: a hit in the second way moves to the first, a new entry
+            // pushes the first way's into the second.
             let i = (key.mix() >> (64 - SLOTS.trailing_zeros())) as usize & !1;
             if table[i].0 == key {
                 return Some(table[i].1);
