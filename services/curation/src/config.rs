@@ -118,7 +118,7 @@ pub struct QueueConfig {
     /// Priority a task gains per classifier version that scored it, on top of its
     /// informativeness (see [`ScoredItem::priority`](crate::ScoredItem::priority)): 0 ignores
     /// staleness; >= 1 asks everything the newest classifier scored first (margin and
-    /// least-confidence informativeness are at most 1). Default: FRESHNESS_DEFAULT.
+    /// least-confidence informativeness are at most 1). Default: 1.0 ([`FRESHNESS_DEFAULT`]).
     pub freshness: f64,
     /// Maximum open audit tasks; beyond it the oldest untouched audit is evicted. Default: 1000.
     pub audit_capacity: usize,

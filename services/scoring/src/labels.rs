@@ -108,15 +108,16 @@ impl LabelBook {
         &self.labels
     }
 
-    /// Examples per slice with features from `model` (and `text`, when given).
+    /// Examples per slice of `docs` with features from `model` (and `text`, when given).
     fn examples(
         &self,
+        docs: &[(&String, &Labeled)],
         model: &TopicModel,
         text: Option<&HashedTfIdf>,
         config: &ScoringConfig,
     ) -> [Vec<Example>; 3] {
         let mut out = [Vec::new(), Vec::new(), Vec::new()];
-        for (id, labeled) in self.sorted() {
+        for &(id, labeled) in docs {
             let Some(label) = self.labels.index_of(&labeled.label) else {
                 continue;
             };
@@ -148,14 +149,13 @@ impl LabelBook {
         docs
     }
 
-    /// The idf of the word features, fitted on the documents the classifier trains on.
-    fn text_features(&self, config: &ScoringConfig) -> Option<HashedTfIdf> {
+    /// The idf of the word features, fitted on the documents of `docs` the classifier trains on.
+    fn text_features(docs: &[(&String, &Labeled)], config: &ScoringConfig) -> Option<HashedTfIdf> {
         if !config.text_features.enabled {
             return None;
         }
-        let fitting = self
-            .sorted()
-            .into_iter()
+        let fitting = docs
+            .iter()
             .filter(|(id, _)| slice_of(id, config) != Slice::Evaluation)
             .map(|(_, l)| l.terms.iter().map(|(w, c)| (w.as_str(), *c)));
         Some(HashedTfIdf::fit(fitting, config.text_features.buckets))
@@ -168,8 +168,9 @@ impl LabelBook {
         config: &ScoringConfig,
     ) -> anyhow::Result<Option<Fitted>> {
         self.new_since_refit = 0;
-        let text = self.text_features(config);
-        let [train, calibration, evaluation] = self.examples(model, text.as_ref(), config);
+        let docs = self.sorted();
+        let text = Self::text_features(&docs, config);
+        let [train, calibration, evaluation] = self.examples(&docs, model, text.as_ref(), config);
         let classifier =
             match Classifier::fit(&train, &calibration, self.labels.len(), &config.classifier) {
                 Ok(c) => c,

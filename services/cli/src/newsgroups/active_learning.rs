@@ -147,15 +147,14 @@ async fn evaluate_now(
     // "Accuracy after N labels" means after the classifier has learned from them: wait for
     // its label count to stop moving (scoring refits once the label stream is quiet).
     let url = format!("{}/v1/classifier", pipeline.base_url);
-    let known = |c: &Value| {
-        c["training_labels"].as_u64().unwrap_or(0) + c["evaluation_labels"].as_u64().unwrap_or(0)
-    };
     let mut c = get_json(http, &url).await?;
     let mut unchanged = 0;
     while unchanged < 3 {
         tokio::time::sleep(Duration::from_millis(2500)).await;
         let next = get_json(http, &url).await?;
-        unchanged = if known(&next) == known(&c) && next["version"] == c["version"] {
+        unchanged = if classifier_labels(&next) == classifier_labels(&c)
+            && next["version"] == c["version"]
+        {
             unchanged + 1
         } else {
             0
@@ -165,7 +164,7 @@ async fn evaluate_now(
     let scored = score_posts(pipeline, test).await?;
     let mut point = test_figures(&scored, test, labels);
     point["human_labels"] = json!(human_labels);
-    point["classifier_labels"] = json!(known(&c));
+    point["classifier_labels"] = json!(classifier_labels(&c));
     Ok(point)
 }
 

@@ -323,6 +323,11 @@ async fn wait_for_trained_model(pipeline: &Embedded, at_least: u64) -> anyhow::R
     }
 }
 
+/// Labels the classifier in a `GET /v1/classifier` answer has learned from (all slices).
+fn classifier_labels(c: &Value) -> u64 {
+    c["training_labels"].as_u64().unwrap_or(0) + c["evaluation_labels"].as_u64().unwrap_or(0)
+}
+
 /// What `POST /v1/score` said about one test post.
 struct Scored {
     label: Option<String>,
@@ -331,9 +336,13 @@ struct Scored {
     classifier_version: Option<u64>,
 }
 
-async fn score_posts(pipeline: &Embedded, posts: &[Post]) -> anyhow::Result<Vec<Scored>> {
+async fn score_posts<'a>(
+    pipeline: &Embedded,
+    posts: impl IntoIterator<Item = &'a Post>,
+) -> anyhow::Result<Vec<Scored>> {
     let http = reqwest::Client::new();
     let url = format!("{}/v1/score", pipeline.base_url);
+    let posts: Vec<&Post> = posts.into_iter().collect();
     let mut out = Vec::with_capacity(posts.len());
     for chunk in posts.chunks(200) {
         let texts: Vec<&str> = chunk.iter().map(|p| p.text.as_str()).collect();

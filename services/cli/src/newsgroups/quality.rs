@@ -13,8 +13,10 @@ fn write_json_lines(path: &Path, rows: &[Value]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Posts what the pipeline's tokenizer makes of each text, as (term, count) bags.
-fn bags(tokenizer: &Tokenizer, posts: &[&Post]) -> Vec<Vec<(String, u32)>> {
+/// A post as the pipeline's tokenizer sees it: (term, count) pairs.
+type Bag = Vec<(String, u32)>;
+
+fn bags(tokenizer: &Tokenizer, posts: &[Post]) -> Vec<Bag> {
     posts
         .iter()
         .map(|p| tokenizer.process(&p.text).terms)
@@ -76,7 +78,9 @@ pub(super) async fn quality(
     let model = wait_for_trained_model(pipeline, expected).await?;
 
     let scoring = &pipeline.config.scoring;
+    // Tokenized once: the feature files of every step reuse the bags.
     let tokenizer = Tokenizer::new(scoring.tokenizer.clone())?;
+    let (train_bags, test_bags) = (bags(&tokenizer, train), bags(&tokenizer, test));
     let http = reqwest::Client::new();
     let (mut sent, mut rows) = (0usize, Vec::new());
     for &n in &steps {
@@ -97,8 +101,7 @@ pub(super) async fn quality(
         let classifier = loop {
             tokio::time::sleep(Duration::from_millis(500)).await;
             let c = get_json(&http, &format!("{}/v1/classifier", pipeline.base_url)).await?;
-            let known = c["training_labels"].as_u64().unwrap_or(0)
-                + c["evaluation_labels"].as_u64().unwrap_or(0);
+            let known = classifier_labels(&c);
             if known as usize >= n {
                 break c;
             }
@@ -116,7 +119,16 @@ pub(super) async fn quality(
         row["refit_seconds"] = json!(refit_seconds);
         println!("{row}");
         rows.push(row);
-        write_features(args, pipeline, &tokenizer, train, test, n, &scored, &labels).await?;
+        write_features(
+            args,
+            pipeline,
+            (train, &train_bags),
+            (test, &test_bags),
+            n,
+            &scored,
+            &labels,
+        )
+        .await?;
     }
     let summary = json!({
         "experiment": "quality",
@@ -166,40 +178,32 @@ fn label_record(pipeline: &Embedded, post: &Post) -> anyhow::Result<OutRecord> {
 /// Feature files of step `n`: the rows scoring fitted its weights on (the train slice of the
 /// first `n` labels) and the test split, with the same theta (from the same model, over HTTP)
 /// and the same hashed tf-idf (idf over the train and calibration slices, as scoring does).
-#[allow(clippy::too_many_arguments)]
 async fn write_features(
     args: &NewsgroupsArgs,
     pipeline: &Embedded,
-    tokenizer: &Tokenizer,
-    train: &[Post],
-    test: &[Post],
+    (train, train_bags): (&[Post], &[Bag]),
+    (test, test_bags): (&[Post], &[Bag]),
     n: usize,
     test_scored: &[Scored],
     labels: &[String],
 ) -> anyhow::Result<()> {
     let scoring = &pipeline.config.scoring;
-    let mut labeled: Vec<&Post> = train[..n].iter().collect();
-    labeled.sort_by(|a, b| a.id.cmp(&b.id));
-    let fitting: Vec<&Post> = labeled
+    let mut labeled: Vec<usize> = (0..n).collect();
+    labeled.sort_by(|&a, &b| train[a].id.cmp(&train[b].id));
+    let slice = |i: usize| slice_of(&train[i].id, scoring);
+    let weights_rows: Vec<usize> = labeled
         .iter()
         .copied()
-        .filter(|p| slice_of(&p.id, scoring) != Slice::Evaluation)
-        .collect();
-    let weights_rows: Vec<&Post> = labeled
-        .iter()
-        .copied()
-        .filter(|p| slice_of(&p.id, scoring) == Slice::Train)
+        .filter(|&i| slice(i) == Slice::Train)
         .collect();
     let text = (!args.theta_only).then(|| {
-        let fitting_bags = bags(tokenizer, &fitting);
-        HashedTfIdf::fit(
-            fitting_bags
-                .iter()
-                .map(|b| b.iter().map(|(w, c)| (w.as_str(), *c))),
-            scoring.text_features.buckets,
-        )
+        let fitting = labeled
+            .iter()
+            .filter(|&&i| slice(i) != Slice::Evaluation)
+            .map(|&i| train_bags[i].iter().map(|(w, c)| (w.as_str(), *c)));
+        HashedTfIdf::fit(fitting, scoring.text_features.buckets)
     });
-    let sparse = |bag: &[(String, u32)]| {
+    let sparse = |bag: &Bag| {
         text.as_ref()
             .map(|t| {
                 t.transform(
@@ -210,28 +214,30 @@ async fn write_features(
             .unwrap_or_default()
     };
     let index = |l: &str| labels.iter().position(|x| x == l).unwrap_or(labels.len());
-    let owned: Vec<Post> = weights_rows.iter().map(|p| (*p).clone()).collect();
-    let train_scored = score_posts(pipeline, &owned).await?;
-    let train_bags = bags(tokenizer, &weights_rows);
+    let train_scored = score_posts(pipeline, weights_rows.iter().map(|&i| &train[i])).await?;
     let train_rows: Vec<SvmRow<'_>> = weights_rows
         .iter()
         .zip(&train_scored)
-        .zip(&train_bags)
-        .map(|((p, s), b)| (index(&p.label), s.theta.as_slice(), sparse(b)))
+        .map(|(&i, s)| {
+            (
+                index(&train[i].label),
+                s.theta.as_slice(),
+                sparse(&train_bags[i]),
+            )
+        })
         .collect();
     write_svmlight(&args.out.join(format!("train_{n}.svm")), &train_rows)?;
-    let test_refs: Vec<&Post> = test.iter().collect();
-    let test_bags = bags(tokenizer, &test_refs);
     let test_rows: Vec<SvmRow<'_>> = test
         .iter()
         .zip(test_scored)
-        .zip(&test_bags)
+        .zip(test_bags)
         .map(|((p, s), b)| (index(&p.label), s.theta.as_slice(), sparse(b)))
         .collect();
     write_svmlight(&args.out.join(format!("test_{n}.svm")), &test_rows)?;
     // Raw texts of the same rows, for the plain tf-idf reference.
     let texts: Vec<Value> = weights_rows
         .iter()
+        .map(|&i| &train[i])
         .map(|p| json!({"id": p.id, "text": p.text, "label": p.label}))
         .collect();
     write_json_lines(&args.out.join(format!("train_{n}.jsonl")), &texts)?;
