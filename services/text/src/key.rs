@@ -54,6 +54,32 @@ impl Key {
         Some(Self(u128::from_be_bytes(raw)))
     }
 
+    /// [`Key::ascii_lower`] of the ASCII `text[start..start + len]`, reading the word straight
+    /// out of the text with one 16-byte load and a mask when 16 bytes are left from `start`
+    /// (no copy into a buffer). `text[start..start + len]` must be ASCII (bytes after it may
+    /// be anything).
+    #[inline]
+    pub(crate) fn ascii_lower_in(text: &str, start: usize, len: usize) -> Option<Self> {
+        if len > Self::MAX {
+            return None;
+        }
+        let Some(window) = text.as_bytes().get(start..start + 16) else {
+            return Self::ascii_lower(text.get(start..start + len)?);
+        };
+        let mut raw = [0u8; 16];
+        raw.copy_from_slice(window);
+        const ONES: u128 = u128::MAX / 255;
+        const HIGH: u128 = ONES * 0x80;
+        // Keep the first `len` bytes (the most significant ones), then store the length.
+        let x = (u128::from_be_bytes(raw) & !(u128::MAX >> (8 * len))) | len as u128;
+        if x & HIGH != 0 {
+            return Self::ascii_lower(text.get(start..start + len)?);
+        }
+        let ge_a = x + ONES * u128::from(0x80 - b'A');
+        let gt_z = x + ONES * u128::from(0x80 - b'Z' - 1);
+        Some(Self(x | ((ge_a & !gt_z & HIGH) >> 2)))
+    }
+
     /// The string, borrowed from `raw` (which the caller provides so no allocation is made).
     #[inline]
     pub(crate) fn as_str<'a>(&self, raw: &'a mut [u8; 16]) -> &'a str {
@@ -252,6 +278,18 @@ mod tests {
         fn packed_is_link_matches_strings(s in "[a-z:/@w.]{0,15}") {
             let is_link = s.contains("://") || s.contains('@') || s.starts_with("www.");
             prop_assert_eq!(Key::new(&s).unwrap().is_link(), is_link);
+        }
+
+        #[test]
+        fn ascii_lower_in_is_ascii_lower_of_the_slice(
+            text in "[ -~]{0,40}|[\\x00-\\x7f]{0,40}|[a-zA-Z .]{0,10}\\PC{0,6}",
+            start in 0usize..45,
+            len in 0usize..20,
+        ) {
+            let Some(word) = text.get(start..start + len).filter(|w| w.is_ascii()) else {
+                return Ok(());
+            };
+            prop_assert_eq!(Key::ascii_lower_in(&text, start, len), Key::ascii_lower(word));
         }
 
         #[test]

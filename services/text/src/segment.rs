@@ -34,10 +34,9 @@ pub(crate) fn pieces<'a>(text: &'a str, ascii: bool, f: &mut impl FnMut(Piece<'a
         let b = text.as_bytes();
         let n = b.len();
         let mut pos = 0;
-        let mut next_mark = find_at_or_colon(b, 0);
-        let mut next_www = find(b, b"www.").unwrap_or(n);
+        let mut next = find_trigger(b, 0);
         while pos < n {
-            let t = next_mark.min(next_www);
+            let t = next;
             if t >= n {
                 ascii_words(&text[pos..], &mut |w, letter| {
                     f(Piece::AsciiWord(w, letter))
@@ -59,11 +58,8 @@ pub(crate) fn pieces<'a>(text: &'a str, ascii: bool, f: &mut impl FnMut(Piece<'a
             }
             chunk(&text[cs..ce], true, true, f);
             pos = ce;
-            if next_mark < ce {
-                next_mark = find_at_or_colon(b, ce);
-            }
-            if next_www < ce {
-                next_www = find(&b[ce..], b"www.").map_or(n, |p| p + ce);
+            if next < ce {
+                next = find_trigger(b, ce);
             }
         }
     } else {
@@ -75,7 +71,41 @@ pub(crate) fn pieces<'a>(text: &'a str, ascii: bool, f: &mut impl FnMut(Piece<'a
     }
 }
 
+/// Position of the first link trigger at or after `from`: an `@`, a `:` or the start of
+/// `www.`; `b.len()` if none. One pass, eight bytes at a time.
+fn find_trigger(b: &[u8], from: usize) -> usize {
+    const LO: u64 = u64::MAX / 255;
+    const HI: u64 = LO * 0x80;
+    let zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
+    let is_www = |p: usize| b.get(p..p + 4) == Some(b"www.");
+    let mut i = from;
+    while let Some(word) = b.get(i..i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        let w = u64::from_le_bytes(w);
+        // The lowest flagged byte of each mask is an exact match, so the lowest of their union
+        // is one too (bytes above it may be false alarms and are looked at again).
+        let m = zero(w ^ (LO * u64::from(b'@')))
+            | zero(w ^ (LO * u64::from(b':')))
+            | zero(w ^ (LO * u64::from(b'w')));
+        if m == 0 {
+            i += 8;
+            continue;
+        }
+        let p = i + (m.trailing_zeros() / 8) as usize;
+        if b[p] != b'w' || is_www(p) {
+            return p;
+        }
+        i = p + 1;
+    }
+    while i < b.len() && !matches!(b[i], b'@' | b':') && !is_www(i) {
+        i += 1;
+    }
+    i.max(from).min(b.len())
+}
+
 /// Position of the first `@` or `:` at or after `from`, or `b.len()`: eight bytes at a time.
+#[cfg(test)]
 fn find_at_or_colon(b: &[u8], from: usize) -> usize {
     const LO: u64 = u64::MAX / 255;
     const HI: u64 = LO * 0x80;
@@ -505,6 +535,15 @@ mod tests {
         #[test]
         fn trigger_jumps_match_chunk_scan_any_ascii(s in "[\\x00-\\x7f]{0,80}") {
             prop_assert_eq!(pieces_of(&s), pieces_by_chunk(&s));
+        }
+
+        #[test]
+        fn finds_triggers(s in "[a@:.w ]{0,40}|([aw.:]|www\\.){0,20}", from in 0usize..45) {
+            let b = s.as_bytes();
+            let want = (from.min(b.len())..b.len())
+                .find(|&i| matches!(b[i], b'@' | b':') || b[i..].starts_with(b"www."))
+                .unwrap_or(b.len());
+            prop_assert_eq!(find_trigger(b, from), want);
         }
 
         #[test]

@@ -147,9 +147,11 @@ impl Tokenizer {
         counts.short.clear();
         counts.long.clear();
         let mut buf = String::with_capacity(64);
-        self.for_each_piece(text, |piece| {
+        let text = nfkc(text, self.config.nfkc);
+        let base: &str = &text;
+        pieces(base, base.is_ascii(), &mut |piece| {
             let token = match piece {
-                Piece::AsciiWord(w, letter) => match self.ascii_fast(w, letter) {
+                Piece::AsciiWord(w, letter) => match self.ascii_fast_in(base, w, letter) {
                     Fast::Drop => None,
                     Fast::Keep(k) => {
                         counts.short.add(k, 1);
@@ -180,6 +182,9 @@ impl Tokenizer {
         let mut short: Vec<(Key, u32)> = Vec::with_capacity(counts.short.len());
         let mut long: Vec<(String, u32)> = Vec::new();
         let mut stem_buf = String::with_capacity(64);
+        if let Some(stem) = self.stem {
+            stem.prefetch(counts.short.iter().map(|(k, _)| k));
+        }
         let mut push = |term: &str, n: u32, short: &mut Vec<(Key, u32)>| match Key::new(term) {
             Some(k) => short.push((k, n)),
             None => long.push((term.to_owned(), n)),
@@ -279,6 +284,28 @@ impl Tokenizer {
             lowercase_in_place(buf);
         }
         buf
+    }
+
+    /// [`Tokenizer::ascii_fast`] for a word borrowed from `text`, packed straight from the
+    /// text (see [`Key::ascii_lower_in`]).
+    #[inline(always)]
+    fn ascii_fast_in(&self, text: &str, word: &str, letter: bool) -> Fast {
+        let c = &self.config;
+        if !c.keep_numbers && !letter {
+            return Fast::Drop;
+        }
+        if word.len() < c.min_token_len || word.len() > c.max_token_len {
+            return Fast::Drop;
+        }
+        if !c.lowercase {
+            return Fast::Slow;
+        }
+        let start = word.as_ptr() as usize - text.as_ptr() as usize;
+        match Key::ascii_lower_in(text, start, word.len()) {
+            None => Fast::Slow,
+            Some(k) if self.stop.short.contains(k) => Fast::Drop,
+            Some(k) => Fast::Keep(k),
+        }
     }
 
     /// The filters before stemming for a short ASCII word, with no copy: the segmenter already
