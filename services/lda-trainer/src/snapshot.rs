@@ -118,7 +118,7 @@ pub async fn write_snapshot(
     words: &[String],
     evaluation: Evaluation,
 ) -> anyhow::Result<SnapshotManifest> {
-    let batch = topics_batch(model.lambda(), words)?;
+    let batch = topics_batch(&model.lambda(), words)?;
     let bytes = write_parquet(&batch)?;
     let join = |f: &str| {
         if dir.is_empty() || dir == "." {

@@ -79,7 +79,7 @@ fn main() -> Result<()> {
     }
     let (model, report) = batch::train(&train, words.len(), &args.config, args.passes, &heldout)?;
     if let Some(path) = &args.dump_lambda {
-        write_npy(path, model.lambda())?;
+        write_npy(path, &model.lambda())?;
     }
     println!("{}", serde_json::to_string(&report)?);
     Ok(())

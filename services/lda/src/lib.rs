@@ -15,6 +15,7 @@
 //! # Layout
 //! - [`document`]: [`Document`], the bag-of-words input.
 //! - [`config`]: [`LdaConfig`] (defaults below) and [`LdaError`].
+//! - `lambda`: the topic-word parameters with lazy decay.
 //! - `model`: [`OnlineLda`] (update, growth/pruning of the vocabulary, evaluation) and
 //!   [`LdaState`] for checkpoints.
 //! - `inference`: [`TopicInference`], a cheap, shareable snapshot for scoring.
@@ -58,9 +59,10 @@
 //!   (they cannot change a normaliser that already adds f32 epsilon, and denormals are slow).
 //!   The bound, alpha learning and coherence use f64 special functions.
 //! - Coherence counts boolean document co-occurrence (see [`coherence`]).
-//! - No lazy row decay: every update touches all K x V entries of lambda, which is cheap at
-//!   the vocabulary sizes a bounded [`Vocabulary`] allows (the M-step is a few percent of an
-//!   update at V = 12k, K = 100, batch 256).
+//! - Lazy row decay (as Vowpal Wabbit): lambda is kept as `scale * weight + shift`, so the
+//!   `(1 - rho)` decay of every entry is two scalar updates and an update reads and writes
+//!   only its batch's words (see `lambda`). gensim and scikit-learn touch all K x V entries
+//!   of lambda and recompute exp(E[log beta]) for all of them at every update.
 //!
 //! # Performance
 //! Inner loops are written over 8-lane chunks of a topic dimension padded to a multiple of 8
@@ -81,6 +83,7 @@ pub mod digamma;
 pub mod document;
 mod estep;
 mod inference;
+mod lambda;
 mod model;
 mod rng;
 mod simd;

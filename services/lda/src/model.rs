@@ -13,14 +13,13 @@ use crate::digamma::{digamma, trigamma};
 use crate::document::Document;
 use crate::estep::{estep, EStepParams, Workspace};
 use crate::inference::TopicInference;
+use crate::lambda::LazyLambda;
 use crate::rng;
 use crate::topics::ExpElogbeta;
 use crate::vocab::VocabRemap;
 
 /// Words per parallel task in the sufficient-statistics scatter.
 const SCATTER_BLOCK: usize = 256;
-/// Topic rows per parallel task in the lambda update.
-const TOPIC_BLOCK: usize = 8;
 
 /// What one call to [`OnlineLda::update`] did.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -53,11 +52,10 @@ pub struct LdaState {
 #[derive(Clone)]
 pub struct OnlineLda {
     config: LdaConfig,
-    lambda: Array2<f32>,
+    /// Topic-word parameters with lazy decay: an update touches only its batch's words.
+    lambda: LazyLambda,
     alpha: Vec<f32>,
     eta: f32,
-    /// exp(E[log beta]) for the current lambda, shared with inference snapshots.
-    topics: Arc<ExpElogbeta>,
     updates: u64,
     docs_seen: u64,
     /// A dedicated pool, so `threads = 1` really is one thread whatever else runs.
@@ -94,16 +92,15 @@ impl OnlineLda {
     pub fn new(config: LdaConfig, num_words: usize) -> Result<Self, LdaError> {
         config.validate()?;
         let k = config.num_topics;
-        let eta = config.eta_value();
-        let mut lambda = Array2::zeros((k, 0));
-        append_columns(&mut lambda, num_words, &config, eta, 1.0);
+        let mut lambda = LazyLambda::new(k, config.eta_value(), 1.0);
+        append_columns(&mut lambda, num_words, &config);
         let alpha = vec![config.alpha_value(); k];
         Self::assemble(config, lambda, alpha, 0, 0)
     }
 
     fn assemble(
         config: LdaConfig,
-        lambda: Array2<f32>,
+        lambda: LazyLambda,
         alpha: Vec<f32>,
         updates: u64,
         docs_seen: u64,
@@ -113,13 +110,11 @@ impl OnlineLda {
             .thread_name(|i| format!("lda-estep-{i}"))
             .build()
             .map_err(|e| LdaError::InvalidConfig(format!("cannot start thread pool: {e}")))?;
-        let topics = Arc::new(pool.install(|| ExpElogbeta::from_lambda(&lambda)));
         Ok(OnlineLda {
             eta: config.eta_value(),
             config,
             lambda,
             alpha,
-            topics,
             updates,
             docs_seen,
             pool: Arc::new(pool),
@@ -130,10 +125,10 @@ impl OnlineLda {
         &self.config
     }
     pub fn num_words(&self) -> usize {
-        self.lambda.ncols()
+        self.lambda.num_words()
     }
     pub fn num_topics(&self) -> usize {
-        self.lambda.nrows()
+        self.lambda.num_topics()
     }
     /// Mini-batch updates applied so far (t in rho_t).
     pub fn updates(&self) -> u64 {
@@ -143,9 +138,9 @@ impl OnlineLda {
     pub fn docs_seen(&self) -> u64 {
         self.docs_seen
     }
-    /// Topic-word variational parameters, K x V, standard layout.
-    pub fn lambda(&self) -> &Array2<f32> {
-        &self.lambda
+    /// Topic-word variational parameters, K x V, standard layout (materialised: O(K x V)).
+    pub fn lambda(&self) -> Array2<f32> {
+        self.lambda.materialize()
     }
     pub fn alpha(&self) -> &[f32] {
         &self.alpha
@@ -158,28 +153,13 @@ impl OnlineLda {
     /// would be had the word existed from the start and never occurred: eta plus its seeded
     /// initial draw decayed by prod_t (1 - rho_t) (exactly eta once rho_0 = 1, i.e. tau0 = 1).
     pub fn ensure_vocabulary(&mut self, num_words: usize) {
-        if num_words <= self.num_words() {
-            return;
-        }
-        let decay = self.initial_weight_left();
-        append_columns(&mut self.lambda, num_words, &self.config, self.eta, decay);
-        self.refresh_topics();
+        append_columns(&mut self.lambda, num_words, &self.config);
     }
 
     /// Applies a vocabulary compaction: column `old` moves to `remap.get(old)`; columns the
     /// remap drops (and any beyond `remap.old_len()`) are removed.
     pub fn retain_words(&mut self, remap: &VocabRemap) {
-        let k = self.num_topics();
-        let mut lambda = Array2::zeros((k, remap.new_len()));
-        for old in 0..remap.old_len().min(self.num_words()) {
-            if let Some(new) = remap.get(old as u32) {
-                lambda
-                    .column_mut(new as usize)
-                    .assign(&self.lambda.column(old));
-            }
-        }
-        self.lambda = lambda;
-        self.refresh_topics();
+        self.lambda.retain(remap);
     }
 
     /// One online E+M step on a mini-batch. Word ids >= `num_words()` are ignored (call
@@ -189,18 +169,25 @@ impl OnlineLda {
             return UpdateStats::default();
         }
         let rho = self.config.rho(self.updates);
-        let outs = self.estep_batch(batch);
+        // Only the batch's words are read or written: the E-step sees them under local ids
+        // (their rank in `words`), with exp(E[log beta]) computed for those rows alone.
+        let (words, local) = localize(batch, self.num_words());
+        let topics = self.pool.install(|| self.lambda.exp_elogbeta(Some(&words)));
+        let outs = self.estep_batch(&topics, &local);
 
         self.docs_seen += batch.len() as u64;
         let total = self.config.total_docs.unwrap_or(self.docs_seen) as f64;
-        let scale = (total / batch.len() as f64) as f32;
+        let scale = total / batch.len() as f64;
 
         if self.config.learn_alpha {
             self.update_alpha(&outs, rho);
         }
-        let sstats = self.pool.install(|| scatter(&self.topics, &outs));
-        self.blend(&sstats, rho as f32, scale);
-        self.refresh_topics();
+        let sstats = self.pool.install(|| scatter(&topics, &outs));
+        let kp = topics.padded_topics();
+        self.pool.install(|| {
+            self.lambda
+                .decay_and_add(rho, rho * scale, &words, &sstats, kp)
+        });
         self.updates += 1;
 
         let nonempty = outs.iter().filter(|o| !o.ids.is_empty()).count();
@@ -220,9 +207,9 @@ impl OnlineLda {
 
     /// E-step over the batch in parallel; gamma starts from a per-document stream keyed by
     /// (seed, update number, position), so the result does not depend on the thread count.
-    fn estep_batch(&self, batch: &[Document]) -> Vec<DocOut> {
+    fn estep_batch(&self, topics: &ExpElogbeta, batch: &[Document]) -> Vec<DocOut> {
         let params = EStepParams {
-            topics: &self.topics,
+            topics,
             alpha: &self.alpha,
             max_iterations: self.config.max_iterations,
             gamma_threshold: self.config.gamma_threshold,
@@ -252,31 +239,6 @@ impl OnlineLda {
                 )
                 .collect()
         })
-    }
-
-    /// lambda <- (1 - rho) lambda + rho (eta + scale * sstats), in parallel over topic blocks.
-    fn blend(&mut self, sstats: &[f32], rho: f32, scale: f32) {
-        let v = self.num_words();
-        let kp = self.topics.padded_topics();
-        let eta = self.eta;
-        let lam = self
-            .lambda
-            .as_slice_mut()
-            .expect("lambda is kept in standard layout");
-        self.pool.install(|| {
-            lam.par_chunks_mut(TOPIC_BLOCK * v)
-                .enumerate()
-                .for_each(|(block, rows)| {
-                    let k0 = block * TOPIC_BLOCK;
-                    for (r, row) in rows.chunks_exact_mut(v).enumerate() {
-                        let k = k0 + r;
-                        for (w, l) in row.iter_mut().enumerate() {
-                            let s = sstats[w * kp + k];
-                            *l = (1.0 - rho) * *l + rho * (eta + scale * s);
-                        }
-                    }
-                })
-        });
     }
 
     /// gensim's `update_alpha`: one Newton step on the Dirichlet prior, damped by rho, kept
@@ -315,28 +277,24 @@ impl OnlineLda {
         }
     }
 
-    fn refresh_topics(&mut self) {
-        let lambda = &self.lambda;
-        self.topics = Arc::new(self.pool.install(|| ExpElogbeta::from_lambda(lambda)));
-    }
-
     /// prod_{t < updates} (1 - rho_t): how much of the random initialisation survives.
-    fn initial_weight_left(&self) -> f32 {
+    fn initial_weight_left(config: &LdaConfig, updates: u64) -> f64 {
         let mut left = 1.0f64;
-        for t in 0..self.updates {
-            left *= 1.0 - self.config.rho(t);
+        for t in 0..updates {
+            left *= 1.0 - config.rho(t);
             if left < 1e-30 {
                 return 0.0;
             }
         }
-        left as f32
+        left
     }
 
-    /// A snapshot for scoring: exp(E[log beta]) and alpha, sharing memory with the model
-    /// until the next update.
+    /// A snapshot for scoring: exp(E[log beta]) over the whole vocabulary (O(K x V)) and
+    /// alpha.
     pub fn inference(&self) -> TopicInference {
+        let topics = self.pool.install(|| self.lambda.exp_elogbeta(None));
         TopicInference::from_parts(
-            Arc::clone(&self.topics),
+            Arc::new(topics),
             self.alpha.clone(),
             self.config.max_iterations,
             self.config.gamma_threshold,
@@ -357,7 +315,7 @@ impl OnlineLda {
         let inference = self.inference();
         self.pool.install(|| {
             bound::per_word_bound(
-                &self.lambda,
+                &self.lambda.materialize(),
                 &self.alpha,
                 self.eta,
                 &inference,
@@ -373,7 +331,7 @@ impl OnlineLda {
         if topic >= self.num_topics() {
             return Vec::new();
         }
-        let row = self.lambda.row(topic);
+        let row = self.lambda.topic_row(topic);
         let total: f64 = row.iter().map(|&x| x as f64).sum();
         let mut idx: Vec<u32> = (0..row.len() as u32).collect();
         let n = n.min(idx.len());
@@ -393,7 +351,7 @@ impl OnlineLda {
     pub fn to_state(&self) -> LdaState {
         LdaState {
             config: self.config.clone(),
-            lambda: self.lambda.clone(),
+            lambda: self.lambda.materialize(),
             alpha: self.alpha.clone(),
             updates: self.updates,
             docs_seen: self.docs_seen,
@@ -413,7 +371,8 @@ impl OnlineLda {
         }
         check_positive(state.lambda.iter(), "lambda")?;
         check_positive(state.alpha.iter(), "alpha")?;
-        let lambda = state.lambda.as_standard_layout().into_owned();
+        let left = Self::initial_weight_left(&state.config, state.updates);
+        let lambda = LazyLambda::from_lambda(&state.lambda, state.config.eta_value(), left);
         Self::assemble(
             state.config,
             lambda,
@@ -447,30 +406,45 @@ pub(crate) fn dirichlet_expectation(gamma: &[f32]) -> Vec<f64> {
         .collect()
 }
 
-/// Appends columns up to `num_words`: eta + decay * Gamma(100, 1/100) from the word's stream.
-fn append_columns(
-    lambda: &mut Array2<f32>,
-    num_words: usize,
-    config: &LdaConfig,
-    eta: f32,
-    decay: f32,
-) {
-    let (k, old) = lambda.dim();
-    let mut grown = Array2::zeros((k, num_words));
-    grown.slice_mut(ndarray::s![.., ..old]).assign(lambda);
-    let mut draw = vec![0f32; k];
-    for w in old..num_words {
+/// Appends words up to `num_words`, each with its own seeded Gamma(100, 1/100) draw.
+fn append_columns(lambda: &mut LazyLambda, num_words: usize, config: &LdaConfig) {
+    let mut draw = vec![0f32; lambda.num_topics()];
+    for w in lambda.num_words()..num_words {
         let mut r = rng::rng_for(config.seed, rng::COLUMN, w as u64, 0);
         rng::fill_gamma100(&mut r, &mut draw);
-        for (t, &g) in draw.iter().enumerate() {
-            grown[(t, w)] = eta + decay * g;
-        }
+        lambda.push_word(&draw);
     }
-    *lambda = grown;
+}
+
+/// The batch's in-vocabulary words (ascending) and the batch with each id replaced by its
+/// rank among them (still ascending within a document); ids >= `num_words` are dropped.
+fn localize(batch: &[Document], num_words: usize) -> (Vec<u32>, Vec<Document>) {
+    let mut words: Vec<u32> = batch
+        .iter()
+        .flat_map(|d| d.ids.iter().copied())
+        .filter(|&w| (w as usize) < num_words)
+        .collect();
+    words.sort_unstable();
+    words.dedup();
+    let local = batch
+        .iter()
+        .map(|d| {
+            let mut ids = Vec::with_capacity(d.ids.len());
+            let mut counts = Vec::with_capacity(d.ids.len());
+            for (id, c) in d.iter() {
+                if let Ok(j) = words.binary_search(&id) {
+                    ids.push(j as u32);
+                    counts.push(c);
+                }
+            }
+            Document { ids, counts }
+        })
+        .collect();
+    (words, local)
 }
 
 /// Sufficient statistics sum_d theta_dk * c_dw / phinorm_dw * expElogbeta_wk, word-major
-/// (V x kp). Parallel over word blocks; within a block documents are added in batch order,
+/// (one row of kp per row of `topics`, i.e. per batch word). Parallel over word blocks; within a block documents are added in batch order,
 /// so the sums (and lambda) are identical for any thread count.
 fn scatter(topics: &ExpElogbeta, outs: &[DocOut]) -> Vec<f32> {
     let kp = topics.padded_topics();

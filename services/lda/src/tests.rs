@@ -252,7 +252,11 @@ fn state_round_trips_exactly_and_resumes() {
     assert_eq!(restored.docs_seen(), 80);
     restored.update(&corpus[80..]);
     model.update(&corpus[80..]);
-    assert_eq!(restored.lambda(), model.lambda());
+    // The checkpoint stores lambda itself; the running model holds it as
+    // scale * weight + shift (lazy decay), so the resumed one differs by f32 rounding only.
+    for (r, m) in restored.lambda().iter().zip(model.lambda().iter()) {
+        assert!((r - m).abs() <= 1e-5 * m, "{r} vs {m}");
+    }
     assert_eq!(restored.alpha(), model.alpha());
     assert_ne!(
         model.alpha()[0],

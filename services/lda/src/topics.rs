@@ -58,6 +58,35 @@ impl ExpElogbeta {
         ExpElogbeta { k, kp, v, data }
     }
 
+    /// Builds `rows` rows, row i from its K lambda values as `lambda_row(i, out)` writes
+    /// them, with the same per-word scaling as [`Self::from_lambda`] (`psi_total` is
+    /// psi(sum_w lambda_kw) per topic). In parallel over row blocks on the current pool.
+    pub(crate) fn from_rows(
+        k: usize,
+        rows: usize,
+        psi_total: &[f32],
+        lambda_row: impl Fn(usize, &mut [f32]) + Sync,
+    ) -> Self {
+        let kp = padded(k);
+        let mut data = vec![[0f32; LANES]; rows * kp / LANES];
+        data.as_flattened_mut()
+            .par_chunks_mut(WORD_BLOCK * kp)
+            .enumerate()
+            .for_each(|(block, out)| {
+                for (i, row) in out.chunks_exact_mut(kp).enumerate() {
+                    let row = &mut row[..k];
+                    lambda_row(block * WORD_BLOCK + i, row);
+                    elog_row(row, psi_total);
+                }
+            });
+        ExpElogbeta {
+            k,
+            kp,
+            v: rows,
+            data,
+        }
+    }
+
     pub(crate) fn num_topics(&self) -> usize {
         self.k
     }
@@ -127,5 +156,33 @@ fn fill_block_generic(
         for x in row.iter_mut() {
             *x = exp_f32(*x - top);
         }
+    }
+}
+
+/// lambda row (K) -> exp(E[log beta]) row scaled by its largest entry, in place.
+fn elog_row(row: &mut [f32], psi_total: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if simd::has_avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+        unsafe { elog_row_avx2(row, psi_total) };
+        return;
+    }
+    elog_row_generic(row, psi_total);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn elog_row_avx2(row: &mut [f32], psi_total: &[f32]) {
+    elog_row_generic(row, psi_total);
+}
+
+#[inline(always)]
+fn elog_row_generic(row: &mut [f32], psi_total: &[f32]) {
+    for (x, &pt) in row.iter_mut().zip(psi_total) {
+        *x = digamma_f32(*x) - pt;
+    }
+    let top = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    for x in row.iter_mut() {
+        *x = exp_f32(*x - top);
     }
 }
