@@ -11,6 +11,8 @@
 
 use std::borrow::Cow;
 
+use crate::bytes;
+
 /// Which of the three stripping steps run.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct CleanOptions {
@@ -112,9 +114,11 @@ fn strip_header(text: &str) -> &str {
         } else if !first && line.starts_with([' ', '\t']) {
             // continuation of the previous field
         } else if let Some(name) = field_name(line) {
-            known |= name.len() >= 2
-                && (name[..2].eq_ignore_ascii_case("x-")
-                    || KNOWN_FIELDS.iter().any(|k| k.eq_ignore_ascii_case(name)));
+            // One well-known field is enough; later names need not be looked up.
+            known = known
+                || (name.len() >= 2
+                    && (name[..2].eq_ignore_ascii_case("x-")
+                        || KNOWN_FIELDS.iter().any(|k| k.eq_ignore_ascii_case(name))));
         } else {
             return text;
         }
@@ -142,45 +146,100 @@ fn field_name(line: &str) -> Option<&str> {
 // Quotes
 
 /// Drops quoted lines, attribution lines and forwarded originals; borrows when nothing drops.
+///
+/// One pass over the lines, copying only once something drops. In ASCII text a line is looked
+/// at closely only when its first and last bytes allow one of the patterns (see
+/// [`maybe_special`]); the byte test is a superset of the full tests, so the result is the same
+/// (property-tested against the former line-vector version).
 fn strip_quotes(text: &str) -> Cow<'_, str> {
-    let mut lines: Vec<(&str, bool)> = Vec::new();
-    let mut dropped = false;
+    let ascii = text.is_ascii();
+    // The one pattern that may sit anywhere in a line: looked for once per text, not per line.
+    // Offsets 1 and 16 are its 'w' and 'g', rare letters.
+    let writes_in = ascii && bytes::contains(text.as_bytes(), WRITES_IN_MESSAGE.as_bytes(), 1, 16);
+    let mut out: Option<String> = None;
+    // The previous line (with its newline) and whether it was kept.
+    let mut prev: Option<(usize, usize, bool)> = None;
     let mut pos = 0;
     while pos < text.len() {
         let (line, next) = line_at(text, pos);
-        let with_newline = &text[pos..next];
         let bare = line.trim_end_matches('\r');
+        if ascii && !maybe_special(bare.as_bytes(), writes_in) {
+            if let Some(o) = &mut out {
+                o.push_str(&text[pos..next]);
+            }
+            prev = Some((pos, next, true));
+            pos = next;
+            continue;
+        }
         if starts_original(bare, &text[next..]) {
             // Outlook-style replies put the whole original below this marker.
-            dropped = true;
+            out.get_or_insert_with(|| copy_start(text, pos));
             break;
         }
-        let drop = is_quote(bare) || is_attribution(bare);
-        if drop && is_attribution(bare) {
+        let attribution = is_attribution(bare);
+        let drop = attribution || is_quote(bare);
+        if attribution {
             // Gmail wraps "On <date>, <name> <addr>\nwrote:" over two lines.
-            if let Some(prev) = lines.last_mut() {
-                if prev.1
-                    && prev.0.trim_start().starts_with("On ")
+            if let Some((ps, pe, true)) = prev {
+                if text[ps..pe].trim_start().starts_with("On ")
                     && !bare.trim_start().starts_with("On ")
                 {
-                    prev.1 = false;
+                    // The previous line is the last one copied, if anything was.
+                    match &mut out {
+                        Some(o) => o.truncate(o.len() - (pe - ps)),
+                        None => out = Some(copy_start(text, ps)),
+                    }
                 }
             }
         }
-        dropped |= drop;
-        lines.push((with_newline, !drop));
+        match &mut out {
+            Some(o) if !drop => o.push_str(&text[pos..next]),
+            Some(_) => {}
+            None if drop => out = Some(copy_start(text, pos)),
+            None => {}
+        }
+        prev = Some((pos, next, !drop));
         pos = next;
     }
-    if !dropped {
-        return Cow::Borrowed(text);
+    match out {
+        Some(o) => Cow::Owned(o),
+        None => Cow::Borrowed(text),
     }
+}
+
+/// `text[..end]` in a string with room for all of `text`, so the copy never reallocates.
+fn copy_start(text: &str, end: usize) -> String {
     let mut out = String::with_capacity(text.len());
-    for (line, keep) in lines {
-        if keep {
-            out.push_str(line);
-        }
-    }
-    Cow::Owned(out)
+    out.push_str(&text[..end]);
+    out
+}
+
+const WRITES_IN_MESSAGE: &str = " writes in message ";
+
+/// Whether an ASCII line (`\r` trimmed) could be a quote, an attribution or the start of a
+/// forwarded original, from its first and last bytes: `>` after blanks, `|` or initials and
+/// `>` at the start (quotes); `:` at the end, `I` of "In article <" at the start, or
+/// " writes in message " somewhere in the text (attributions); `-` or `_` at the start
+/// (original-message markers). Every line [`is_quote`], [`is_attribution`] or
+/// [`starts_original`] accepts passes; most prose lines do not.
+#[inline]
+fn maybe_special(b: &[u8], writes_in: bool) -> bool {
+    // Unicode White_Space restricted to ASCII (what `str::trim` removes).
+    let ws = |c: &u8| matches!(c, b'\t'..=b'\r' | b' ');
+    let Some(first) = b.iter().position(|c| !ws(c)) else {
+        return false;
+    };
+    let last = b.iter().rposition(|c| !ws(c)).unwrap_or(first);
+    let blank = b
+        .iter()
+        .position(|&c| c != b' ' && c != b'\t')
+        .unwrap_or(first);
+    writes_in
+        || b[blank] == b'>'
+        || b[0] == b'|'
+        || (b[0].is_ascii_alphabetic() && b[1..b.len().min(5)].contains(&b'>'))
+        || b[last] == b':'
+        || matches!(b[first], b'I' | b'-' | b'_')
 }
 
 /// `> text`, `>> text` (optionally indented up to three blanks), `| text` at the line start, and
@@ -302,10 +361,12 @@ fn is_rule(line: &str) -> bool {
 // Helpers
 
 /// The line starting at `pos` (without its `\n`) and the offset of the next line.
+#[inline]
 fn line_at(text: &str, pos: usize) -> (&str, usize) {
-    match text[pos..].find('\n') {
-        Some(n) => (&text[pos..pos + n], pos + n + 1),
-        None => (&text[pos..], text.len()),
+    // `\n` is ASCII, so the offset found is a char boundary.
+    match bytes::find_byte(text.as_bytes(), pos, b'\n') {
+        n if n < text.len() => (&text[pos..n], n + 1),
+        _ => (&text[pos..], text.len()),
     }
 }
 

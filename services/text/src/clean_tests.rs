@@ -175,3 +175,89 @@ mod props {
         }
     }
 }
+
+/// The former `strip_quotes` (a vector of lines, every line tested in full), as the reference
+/// for the one-pass version with its byte prefilter.
+fn strip_quotes_reference(text: &str) -> Cow<'_, str> {
+    let mut lines: Vec<(&str, bool)> = Vec::new();
+    let mut dropped = false;
+    let mut pos = 0;
+    while pos < text.len() {
+        let (line, next) = line_at(text, pos);
+        let with_newline = &text[pos..next];
+        let bare = line.trim_end_matches('\r');
+        if starts_original(bare, &text[next..]) {
+            dropped = true;
+            break;
+        }
+        let drop = is_quote(bare) || is_attribution(bare);
+        if drop && is_attribution(bare) {
+            if let Some(prev) = lines.last_mut() {
+                if prev.1
+                    && prev.0.trim_start().starts_with("On ")
+                    && !bare.trim_start().starts_with("On ")
+                {
+                    prev.1 = false;
+                }
+            }
+        }
+        dropped |= drop;
+        lines.push((with_newline, !drop));
+        pos = next;
+    }
+    if !dropped {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for (line, keep) in lines {
+        if keep {
+            out.push_str(line);
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[test]
+fn one_pass_quote_stripping_matches_the_reference_on_samples() {
+    for text in [
+        NEWS_POST,
+        "On Mon, 5 Apr 1993, Bob <b@c.d>\nwrote:\n> hi\nmine\n",
+        "mine\nOn Tue, Bob\nwrote:\n> hi\nOn x\nOn y wrote:\nend",
+        "a\n-----Original Message-----\nFrom: x\nbody",
+        "a\n__________\nFrom: x\nbody",
+        "JD> quoted\nJD>> more\nABCDE> not initials\n  > indented\n    > too deep",
+        "Bob writes in message <x@y>\nkept\n Bob writes in message \n",
+        "In article <a@b> c writes:\r\n>q\r\nkept\r\n",
+    ] {
+        assert_eq!(strip_quotes(text), strip_quotes_reference(text), "{text:?}");
+    }
+}
+
+mod one_pass {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+        #[test]
+        fn matches_reference_ascii(
+            s in "(On |wrote:|writes:|said:|says:|In article <|> |>|\\||JD> |  > |----- Original Message -----|-----Original message-----|__________\nFrom:| writes in message |\n|\r\n|\t|\x0b| |[a-zA-Z:_>-]){0,80}"
+        ) {
+            prop_assert_eq!(strip_quotes(&s), strip_quotes_reference(&s));
+        }
+
+        #[test]
+        fn matches_reference_any(s in "(\\PC|\n|> |wrote:|On |\u{a0}|In article <){0,80}") {
+            prop_assert_eq!(strip_quotes(&s), strip_quotes_reference(&s));
+        }
+
+        #[test]
+        fn prefilter_passes_every_special_ascii_line(line in "[ -~\t\x0b\x0c]{0,30}(wrote:|writes:|>|:)?[ \t\x0b\x0c]{0,3}") {
+            let special = is_quote(&line) || is_attribution(&line) || starts_original(&line, "From: x");
+            if special {
+                prop_assert!(maybe_special(line.as_bytes(), false), "{:?}", line);
+            }
+        }
+    }
+}

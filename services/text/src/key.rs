@@ -118,7 +118,7 @@ impl Key {
 
     /// A one-multiplication hash whose top bits are good enough for the linear probing of
     /// [`KeyTable`].
-    #[inline]
+    #[inline(always)]
     fn fold(&self) -> u64 {
         ((self.0 >> 64) as u64 ^ (self.0 as u64)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
     }
@@ -158,7 +158,7 @@ impl KeyTable {
     }
 
     /// Index of `k`'s slot, or of the free slot where it would go. The table must be non-empty.
-    #[inline]
+    #[inline(always)]
     fn find(&self, k: Key) -> usize {
         let mask = self.slots.len() - 1;
         let mut i = (k.fold() >> self.shift) as usize;
@@ -171,14 +171,14 @@ impl KeyTable {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn contains(&self, k: Key) -> bool {
         !self.slots.is_empty() && k != Self::EMPTY && self.slots[self.find(k)].0 == k
     }
 
     /// Adds `n` to the count of `k` (saturating), inserting it at 0 first if absent. The
     /// empty key is ignored.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn add(&mut self, k: Key, n: u32) {
         if k == Self::EMPTY {
             return;
@@ -195,6 +195,8 @@ impl KeyTable {
         slot.1 = slot.1.saturating_add(n);
     }
 
+    #[cold]
+    #[inline(never)]
     fn grow(&mut self) {
         let cap = (self.slots.len() * 2).max(64);
         let old = std::mem::take(&mut self.slots);

@@ -53,6 +53,7 @@
 //! where the time goes.
 
 pub mod bench;
+mod bytes;
 mod clean;
 mod config;
 mod key;

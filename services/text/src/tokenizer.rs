@@ -152,7 +152,7 @@ impl Tokenizer {
         pieces(base, base.is_ascii(), &mut |piece| {
             let token = match piece {
                 Piece::AsciiWord(w, letter) => match self.ascii_fast_in(base, w, letter) {
-                    Fast::Drop => None,
+                    Fast::Drop => return,
                     Fast::Keep(k) => {
                         counts.short.add(k, 1);
                         return;
