@@ -4,6 +4,20 @@
 //! confidence `>= t`. We want as many auto-labels as possible, so the *lowest* threshold whose
 //! precision reaches the target wins, provided enough items support the estimate; otherwise we
 //! fall back to a conservative constant rather than trust a handful of points.
+//!
+//! # Noisy human labels
+//! "Correct" means the machine label matched the human one, but humans err too: with 90 %
+//! accurate annotators a perfect model agrees with them only 90 % of the time, so a 95 %
+//! target could never be met and the threshold would sit at its fallback forever. When a
+//! pair carries the accuracy q of the human label it was compared with (measured on gold
+//! items), the estimate is corrected under the usual symmetric-noise model (a wrong human
+//! label is uniform over the other C - 1 labels, independent of the model's mistake):
+//!
+//!   P(agree) = p q + (1 - p) e,  e = (1 - q) / (C - 1)   =>   p = (agree - e) / (q - e)
+//!
+//! summed over the items at or above a threshold (each with its own q). The curator passes
+//! an *upper* confidence bound on q: overstating human accuracy understates machine
+//! precision, so the error goes the safe way.
 
 use serde::{Deserialize, Serialize};
 
@@ -11,7 +25,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ValidationPair {
     pub confidence: f64,
+    /// The machine label matched the human (or consensus) label.
     pub correct: bool,
+    /// Accuracy of that human label, when measured (gold items); `None` = taken as exact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_accuracy: Option<f64>,
 }
 
 /// The chosen threshold and the evidence for it.
@@ -19,8 +37,12 @@ pub struct ValidationPair {
 pub struct ThresholdChoice {
     /// Auto-label when confidence `>=` this.
     pub threshold: f64,
-    /// Precision among validation items at or above `threshold` (none if there are none).
+    /// Estimated machine-label precision among validation items at or above `threshold`,
+    /// corrected for human label noise (none if there are none).
     pub precision: Option<f64>,
+    /// Raw share of those items where machine and human labels agreed.
+    #[serde(default)]
+    pub agreement: Option<f64>,
     /// Validation items at or above `threshold`.
     pub support: usize,
     /// Share of validation items at or above `threshold` (an estimate of auto-label coverage).
@@ -29,13 +51,52 @@ pub struct ThresholdChoice {
     pub fallback: bool,
 }
 
-/// The lowest threshold with precision `>= target_precision` over at least `min_support` items
-/// at or above it; `fallback` (e.g. 0.99) when none qualifies. Non-finite confidences are ignored.
+/// Running sums for the noise-corrected precision of a set of validation pairs.
+#[derive(Debug, Clone, Copy, Default)]
+struct PrecisionSums {
+    items: usize,
+    agreed: usize,
+    /// sum of q - e and of e over the items (q = 1, e = 0 when the accuracy is unknown).
+    signal: f64,
+    chance: f64,
+}
+
+impl PrecisionSums {
+    fn add(&mut self, pair: &ValidationPair, num_labels: usize) {
+        let q = pair.label_accuracy.unwrap_or(1.0).clamp(0.0, 1.0);
+        let e = if num_labels > 1 {
+            (1.0 - q) / (num_labels - 1) as f64
+        } else {
+            0.0
+        };
+        self.items += 1;
+        self.agreed += usize::from(pair.correct);
+        self.signal += q - e;
+        self.chance += e;
+    }
+
+    fn agreement(&self) -> Option<f64> {
+        (self.items > 0).then(|| self.agreed as f64 / self.items as f64)
+    }
+
+    /// (agreed - sum e) / sum (q - e), clamped to [0, 1]; none when the human labels carry no
+    /// signal (accuracy at or below chance).
+    fn precision(&self) -> Option<f64> {
+        (self.items > 0 && self.signal > 1e-9)
+            .then(|| ((self.agreed as f64 - self.chance) / self.signal).clamp(0.0, 1.0))
+    }
+}
+
+/// The lowest threshold whose noise-corrected precision is `>= target_precision` over at
+/// least `min_support` items at or above it; `fallback` (e.g. 0.99) when none qualifies.
+/// `num_labels` is the size of the label set (for the chance of a wrong human label matching
+/// a wrong machine label). Non-finite confidences are ignored.
 pub fn choose_auto_label_threshold(
     validation: &[ValidationPair],
     target_precision: f64,
     min_support: usize,
     fallback: f64,
+    num_labels: usize,
 ) -> ThresholdChoice {
     let mut pairs: Vec<ValidationPair> = validation
         .iter()
@@ -45,40 +106,41 @@ pub fn choose_auto_label_threshold(
     pairs.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
     let total = pairs.len();
 
-    let mut best: Option<(f64, usize, usize)> = None; // (threshold, support, correct)
-    let mut correct = 0usize;
+    let mut best: Option<(f64, PrecisionSums)> = None;
+    let mut sums = PrecisionSums::default();
     for (i, p) in pairs.iter().enumerate() {
-        correct += usize::from(p.correct);
-        let support = i + 1;
+        sums.add(p, num_labels);
         // Only the last item of a run of equal confidences closes a candidate threshold:
         // `>= t` includes every item with confidence exactly `t`.
         let run_ends = pairs
             .get(i + 1)
             .is_none_or(|next| next.confidence < p.confidence);
         if run_ends
-            && support >= min_support.max(1)
-            && correct as f64 >= target_precision * support as f64
+            && sums.items >= min_support.max(1)
+            && sums.precision().is_some_and(|p| p >= target_precision)
         {
-            best = Some((p.confidence, support, correct));
+            best = Some((p.confidence, sums));
         }
     }
     match best {
-        Some((threshold, support, correct)) => ThresholdChoice {
+        Some((threshold, sums)) => ThresholdChoice {
             threshold,
-            precision: Some(correct as f64 / support as f64),
-            support,
-            coverage: support as f64 / total as f64,
+            precision: sums.precision(),
+            agreement: sums.agreement(),
+            support: sums.items,
+            coverage: sums.items as f64 / total as f64,
             fallback: false,
         },
         None => {
-            let above: Vec<&ValidationPair> =
-                pairs.iter().filter(|p| p.confidence >= fallback).collect();
-            let support = above.len();
-            let precision = (support > 0)
-                .then(|| above.iter().filter(|p| p.correct).count() as f64 / support as f64);
+            let mut above = PrecisionSums::default();
+            for p in pairs.iter().filter(|p| p.confidence >= fallback) {
+                above.add(p, num_labels);
+            }
+            let support = above.items;
             ThresholdChoice {
                 threshold: fallback,
-                precision,
+                precision: above.precision(),
+                agreement: above.agreement(),
                 support,
                 coverage: if total == 0 {
                     0.0
@@ -99,6 +161,7 @@ mod tests {
         ValidationPair {
             confidence,
             correct,
+            label_accuracy: None,
         }
     }
 
@@ -118,7 +181,7 @@ mod tests {
     #[test]
     fn reaches_target_precision_with_lowest_threshold() {
         let v = calibrated();
-        let choice = choose_auto_label_threshold(&v, 0.95, 50, 0.99);
+        let choice = choose_auto_label_threshold(&v, 0.95, 50, 0.99, 20);
         assert!(!choice.fallback);
         let p = choice.precision.unwrap();
         assert!(p >= 0.95, "{p}");
@@ -137,11 +200,11 @@ mod tests {
     #[test]
     fn too_little_support_falls_back() {
         let v = vec![pair(0.97, true), pair(0.8, true), pair(0.6, false)];
-        let choice = choose_auto_label_threshold(&v, 0.95, 50, 0.99);
+        let choice = choose_auto_label_threshold(&v, 0.95, 50, 0.99, 20);
         assert!(choice.fallback);
         assert_eq!(choice.threshold, 0.99);
         assert_eq!(choice.support, 0);
-        let empty = choose_auto_label_threshold(&[], 0.95, 1, 0.99);
+        let empty = choose_auto_label_threshold(&[], 0.95, 1, 0.99, 20);
         assert!(empty.fallback && empty.coverage == 0.0);
     }
 
@@ -150,7 +213,7 @@ mod tests {
         // Three items at 0.9: two wrong. A threshold of 0.9 must count all three.
         let mut v = vec![pair(0.9, true), pair(0.9, false), pair(0.9, false)];
         v.extend((0..10).map(|_| pair(0.95, true)));
-        let choice = choose_auto_label_threshold(&v, 0.95, 5, 0.99);
+        let choice = choose_auto_label_threshold(&v, 0.95, 5, 0.99, 20);
         assert_eq!(choice.threshold, 0.95);
         assert_eq!(choice.support, 10);
     }
@@ -159,8 +222,67 @@ mod tests {
     fn nan_confidences_are_ignored() {
         let mut v: Vec<_> = (0..60).map(|_| pair(0.96, true)).collect();
         v.push(pair(f64::NAN, false));
-        let choice = choose_auto_label_threshold(&v, 0.95, 50, 0.99);
+        let choice = choose_auto_label_threshold(&v, 0.95, 50, 0.99, 20);
         assert_eq!(choice.threshold, 0.96);
         assert_eq!(choice.precision, Some(1.0));
+    }
+
+    /// A model that is right 97 % of the time above 0.9 and 80 % below, judged by 90 %
+    /// accurate humans whose mistakes are uniform over the other labels: the raw agreement
+    /// (~87.5 %) never reaches 95 %, the corrected estimate finds the 0.9 boundary, and an
+    /// unknown human accuracy keeps the old, uncorrected behaviour.
+    #[test]
+    fn noisy_human_labels_are_corrected_for() {
+        use rand::{Rng, SeedableRng};
+        let (classes, q) = (20usize, 0.9);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut v = Vec::new();
+        for i in 0..20_000 {
+            let confidence = 0.5 + 0.5 * (i as f64 / 20_000.0);
+            let machine_right = rng.random::<f64>() < if confidence >= 0.9 { 0.97 } else { 0.8 };
+            let human_right = rng.random::<f64>() < q;
+            // Wrong answers are uniform over the other labels; two wrong ones agree 1/(C-1).
+            let agree = match (machine_right, human_right) {
+                (true, true) => true,
+                (false, false) => rng.random_range(0..classes - 1) == 0,
+                _ => false,
+            };
+            v.push(ValidationPair {
+                confidence,
+                correct: agree,
+                label_accuracy: Some(q),
+            });
+        }
+        let choice = choose_auto_label_threshold(&v, 0.95, 50, 0.99, classes);
+        assert!(!choice.fallback, "{choice:?}");
+        assert!((choice.threshold - 0.9).abs() < 0.03, "{choice:?}");
+        assert!(choice.agreement.unwrap() < 0.9, "{choice:?}");
+        let p = choice.precision.unwrap();
+        assert!((p - 0.97).abs() < 0.02, "{choice:?}");
+
+        let unknown: Vec<_> = v
+            .iter()
+            .map(|p| ValidationPair {
+                label_accuracy: None,
+                ..*p
+            })
+            .collect();
+        let raw = choose_auto_label_threshold(&unknown, 0.95, 50, 0.99, classes);
+        assert!(raw.fallback, "{raw:?}");
+    }
+
+    #[test]
+    fn chance_level_humans_give_no_estimate() {
+        let v: Vec<_> = (0..100)
+            .map(|i| ValidationPair {
+                confidence: 0.99,
+                correct: i % 2 == 0,
+                label_accuracy: Some(0.5),
+            })
+            .collect();
+        // q = 1/C: the human label says nothing about the truth.
+        let choice = choose_auto_label_threshold(&v, 0.95, 10, 0.99, 2);
+        assert!(choice.fallback);
+        assert_eq!(choice.precision, None);
     }
 }

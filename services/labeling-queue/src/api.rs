@@ -238,6 +238,7 @@ async fn admin_queue(
         "agreement": c.agreement(),
         "annotators": c.all_annotator_stats(),
         "auto_label_threshold": c.auto_label_threshold(),
+        "threshold_choice": c.threshold_choice(),
         "routing_stopped": c.routing_stopped(),
     })))
 }

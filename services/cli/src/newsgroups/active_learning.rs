@@ -9,6 +9,7 @@ pub(super) struct Plan {
     pub(super) labels_per_100_docs: usize,
     pub(super) eval_every: usize,
     pub(super) annotator_accuracy: f64,
+    pub(super) gold: usize,
 }
 
 pub(super) async fn active_learning(
@@ -20,10 +21,13 @@ pub(super) async fn active_learning(
     plan: &Plan,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
+    let http = reqwest::Client::new();
+    let gold = register_gold(pipeline, &http, train, plan.gold).await?;
     let truth: Arc<HashMap<String, String>> = Arc::new(
         train
             .iter()
             .map(|p| (p.id.clone(), p.label.clone()))
+            .chain(gold)
             .collect(),
     );
     let submitted = Arc::new(AtomicUsize::new(0));
@@ -44,7 +48,6 @@ pub(super) async fn active_learning(
         tokio::spawn(annotator.run(shutdown.child_token()));
     }
 
-    let http = reqwest::Client::new();
     let started = Instant::now();
     let mut curve = Vec::new();
     let mut next_eval = plan.eval_every;
@@ -117,12 +120,15 @@ pub(super) async fn active_learning(
         "budget": plan.budget,
         "labels_per_100_docs": plan.labels_per_100_docs,
         "annotator_accuracy": plan.annotator_accuracy,
+        "gold_items": plan.gold,
         "topics": args.topics,
         "theta_only": args.theta_only,
         "curve": curve,
         "dataset": dataset,
         "cost": manifest["cost"],
         "auto_label_threshold": queue["auto_label_threshold"],
+        "threshold_choice": queue["threshold_choice"],
+        "annotators": queue["annotators"],
         "queue_stats": queue["stats"],
         "seconds": started.elapsed().as_secs_f64(),
     });
@@ -135,6 +141,39 @@ pub(super) async fn active_learning(
         json!({"strategy": plan.strategy, "curve": summary["curve"], "dataset": dataset, "cost": summary["cost"]})
     );
     Ok(())
+}
+
+/// Registers `count` training posts, spread over the stream, as gold items (under their own
+/// ids) and returns their (gold id, label) pairs for the simulated annotators' answer key.
+async fn register_gold(
+    pipeline: &Embedded,
+    http: &reqwest::Client,
+    train: &[Post],
+    count: usize,
+) -> anyhow::Result<Vec<(String, String)>> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    let admin = pipeline
+        .config
+        .labeling_queue
+        .admin_token
+        .clone()
+        .context("admin token")?;
+    let stride = (train.len() / count).max(1);
+    let mut gold = Vec::new();
+    for post in train.iter().step_by(stride).take(count) {
+        let gold_id = format!("{}#gold", post.id);
+        http.post(format!("{}/v1/admin/gold", pipeline.base_url))
+            .bearer_auth(&admin)
+            .json(&json!({"gold_id": gold_id, "text": post.text, "label": post.label}))
+            .send()
+            .await?
+            .error_for_status()
+            .with_context(|| format!("registering gold item {gold_id}"))?;
+        gold.push((gold_id, post.label.clone()));
+    }
+    Ok(gold)
 }
 
 async fn evaluate_now(

@@ -104,6 +104,11 @@ pub enum Experiment {
         /// Queue priority per classifier version (`queue.freshness`; default: the product's).
         #[arg(long)]
         freshness: Option<f64>,
+        /// Gold items (training posts with their true label) registered before streaming; the
+        /// queue mixes them in at `queue.gold_rate` and measures annotator accuracy on them,
+        /// which the auto-label threshold uses to correct for noisy human labels. 0 = none.
+        #[arg(long, default_value_t = 200)]
+        gold: usize,
     },
 }
 
@@ -233,9 +238,11 @@ pub async fn run(args: NewsgroupsArgs) -> anyhow::Result<()> {
             labels_per_100_docs,
             eval_every,
             annotator_accuracy,
+            gold,
             ..
         } => {
             let plan = active_learning::Plan {
+                gold: *gold,
                 strategy: strategy.clone(),
                 budget: *budget,
                 labels_per_100_docs: *labels_per_100_docs,

@@ -74,9 +74,16 @@ impl Curator {
             r.target_precision,
             r.min_support,
             r.fallback_threshold,
+            self.config.labels.len(),
         );
         self.state.threshold = choice.threshold;
+        self.state.threshold_choice = Some(choice.clone());
         choice
+    }
+
+    /// The evidence behind the last threshold chosen from validation data, if any.
+    pub fn threshold_choice(&self) -> Option<&ThresholdChoice> {
+        self.state.threshold_choice.as_ref()
     }
 
     /// Like [`calibrate_threshold`](Self::calibrate_threshold) on the pairs the queue collected

@@ -9,7 +9,7 @@ use crate::cost::CostLedger;
 use crate::item::TaskKind;
 use crate::records::{CompletedLabel, LabelEvent, SubmitOutcome};
 use crate::stats::{AnnotatorStats, Counters};
-use crate::threshold::ValidationPair;
+use crate::threshold::{ThresholdChoice, ValidationPair};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Lease {
@@ -102,6 +102,9 @@ pub(crate) struct State {
     pub plateaued: bool,
     pub gain_per_100_labels: Option<f64>,
     pub threshold: f64,
+    /// The evidence behind the last threshold chosen from validation data.
+    #[serde(default)]
+    pub threshold_choice: Option<ThresholdChoice>,
     /// Last topic bucket served by round-robin.
     pub rr_cursor: Option<Option<u32>>,
 }

@@ -398,9 +398,16 @@ impl Curator {
             if task.kind == TaskKind::Audit {
                 self.state.counters.audits_agreed += u64::from(correct);
             }
+            let label_accuracy = match task.judgments.as_slice() {
+                [only] => self.human_accuracy_bound(&only.annotator),
+                // A consensus label is taken as exact: it is more accurate than one
+                // annotator, and understating its accuracy would overstate precision.
+                _ => None,
+            };
             self.push_validation(ValidationPair {
                 confidence: task.confidence,
                 correct,
+                label_accuracy,
             });
         }
         let completed = CompletedLabel {
@@ -433,6 +440,29 @@ impl Curator {
         while self.state.history.len() > self.config.queue.history_window {
             self.state.history.pop_front();
         }
+    }
+
+    /// An upper confidence bound (90 %, one-sided Wilson) on the accuracy of `annotator`'s
+    /// labels from gold answers: their own once they have `min_gold_answers`, else everyone's
+    /// pooled; `None` while there are too few. An upper bound because overstating human
+    /// accuracy can only understate machine precision (see [`crate::threshold`]).
+    fn human_accuracy_bound(&self, annotator: &str) -> Option<f64> {
+        let min = self.config.routing.min_gold_answers;
+        if min == 0 {
+            return None;
+        }
+        let own = self
+            .state
+            .annotators
+            .get(annotator)
+            .map(|a| (a.gold_correct, a.gold_answered))
+            .filter(|&(_, n)| n >= min);
+        let (correct, answered) = own.unwrap_or_else(|| {
+            self.state.annotators.values().fold((0, 0), |(c, n), a| {
+                (c + a.gold_correct, n + a.gold_answered)
+            })
+        });
+        (answered >= min).then(|| wilson_upper(correct as f64, answered as f64, 1.2816))
     }
 
     fn push_validation(&mut self, pair: ValidationPair) {
@@ -489,4 +519,13 @@ impl Curator {
             let _ = self.apply_label_event(&event);
         }
     }
+}
+
+/// Upper end of the Wilson score interval for `successes` out of `n` at `z` standard errors.
+fn wilson_upper(successes: f64, n: f64, z: f64) -> f64 {
+    let p = successes / n;
+    let z2 = z * z;
+    let centre = p + z2 / (2.0 * n);
+    let spread = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    ((centre + spread) / (1.0 + z2 / n)).min(1.0)
 }

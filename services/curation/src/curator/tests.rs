@@ -427,6 +427,53 @@ fn gold_items_measure_annotator_accuracy() {
     assert_eq!(c.drain_completed().len(), 2);
 }
 
+/// Once an annotator has answered enough gold items, the validation pairs their labels make
+/// carry an upper bound on their accuracy (for the noise-corrected threshold); before, none.
+#[test]
+fn validation_pairs_carry_the_annotators_gold_accuracy() {
+    let mut cfg = config();
+    cfg.queue.gold_rate = 0.5;
+    cfg.routing.min_gold_answers = 4;
+    let mut c = curator(cfg);
+    for (i, label) in ["a", "b", "c", "a"].iter().enumerate() {
+        c.add_gold(GoldItem {
+            gold_id: format!("g{i}"),
+            text: "known".into(),
+            label: label.to_string(),
+        })
+        .unwrap();
+    }
+    for i in 0..6 {
+        queued(c.offer(item(&format!("d{i}"), 0.1, 1), 0).unwrap());
+    }
+    // Gold and routine alternate until the four gold items are used up; the annotator gets
+    // gold g3 wrong ("b" instead of "a") and labels every routine item "a".
+    for t in 0..10u64 {
+        let task = c.lease("ann", t * 10).unwrap().unwrap();
+        let answer = if task.doc_id == "g3" {
+            "b".to_string()
+        } else if let Some(i) = task.doc_id.strip_prefix('g') {
+            ["a", "b", "c", "a"][i.parse::<usize>().unwrap()].to_string()
+        } else {
+            "a".to_string()
+        };
+        c.submit(&task.task_id, "ann", &answer, t * 10 + 5).unwrap();
+    }
+    let stats = c.annotator_stats("ann").unwrap();
+    assert_eq!((stats.gold_answered, stats.gold_correct), (4, 3));
+    let pairs = c.validation_pairs();
+    assert_eq!(pairs.len(), 6);
+    // Routine labels 1-3 came before the 4th gold answer, 4-6 after.
+    assert!(
+        pairs[..3].iter().all(|p| p.label_accuracy.is_none()),
+        "{pairs:?}"
+    );
+    for p in &pairs[3..] {
+        let q = p.label_accuracy.expect("accuracy after 4 gold answers");
+        assert!(q > 0.75 && q < 1.0, "upper bound of 3/4: {q}");
+    }
+}
+
 #[test]
 fn cost_per_label_per_label_and_per_hour() {
     let mut cfg = config();
@@ -587,10 +634,12 @@ fn calibration_adopts_the_threshold_that_reaches_target_precision() {
         v.push(ValidationPair {
             confidence: 0.8,
             correct: true,
+            label_accuracy: None,
         });
         v.push(ValidationPair {
             confidence: 0.7,
             correct: false,
+            label_accuracy: None,
         });
     }
     let choice = c.calibrate_threshold(&v);
