@@ -216,6 +216,21 @@ impl KeyTable {
         self.used.iter().map(|&i| self.slots[i as usize])
     }
 
+    /// Slots above which [`KeyTable::clear_and_fit`] gives memory back: 2^11 x 32 bytes =
+    /// 64 KB, what a scratch table may keep in the CPU caches for the next document.
+    const KEEP_SLOTS: usize = 1 << 11;
+
+    /// Empties the table like [`KeyTable::clear`], and if it grew far past [`Self::KEEP_SLOTS`]
+    /// for one large document, starts over small: otherwise every later (small) document would
+    /// scatter its probes across the large table and miss the CPU caches.
+    pub(crate) fn clear_and_fit(&mut self) {
+        if self.slots.len() > Self::KEEP_SLOTS {
+            *self = Self::default();
+        } else {
+            self.clear();
+        }
+    }
+
     /// Empties the table, keeping its capacity.
     pub(crate) fn clear(&mut self) {
         for &i in &self.used {
@@ -273,6 +288,17 @@ mod tests {
                 }
                 prop_assert!(!t.contains(Key::new("zz").unwrap()));
                 prop_assert!(!t.contains(Key::new("").unwrap()));
+            }
+            // Shrinking after a large fill leaves an empty, working table.
+            for i in 0..5000u32 {
+                t.add(Key::new(&i.to_string()).unwrap(), 1);
+            }
+            t.clear_and_fit();
+            prop_assert_eq!(t.len(), 0);
+            prop_assert_eq!(t.iter().count(), 0);
+            for w in &words {
+                t.add(Key::new(w).unwrap(), 1);
+                prop_assert!(w.is_empty() || t.contains(Key::new(w).unwrap()));
             }
         }
 

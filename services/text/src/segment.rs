@@ -157,36 +157,176 @@ fn words<'a>(s: &'a str, ascii: bool, f: &mut impl FnMut(Piece<'a>)) {
 /// Restricted to ASCII the rules reduce to: letters, digits and `_` always join (WB5, WB8-10,
 /// WB13a/b); a single `.`, `'` or `:` joins two letters (WB6/7); a single `.`, `'`, `,` or `;`
 /// joins two digits (WB11/12); everything else is a boundary.
+///
+/// Works on 64-byte blocks turned into bit masks (one bit per byte: letter, digit, `_`, the
+/// two kinds of joiner), so a block's word bytes are `letter | digit | _ | joiner between two
+/// letters or two digits` in a few shifts, and words are its runs of ones, found with
+/// trailing-zero counts instead of a branch per byte. Words crossing a block boundary are
+/// carried over. Checked against the byte-at-a-time scanner it replaced and against
+/// `unicode-segmentation`.
 pub(crate) fn ascii_words<'a>(s: &'a str, f: &mut impl FnMut(&'a str, bool)) {
     let b = s.as_bytes();
     let n = b.len();
-    let mut i = 0;
-    while i < n {
-        if CLASS[b[i] as usize] & CORE == 0 {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        let mut seen = 0u8;
-        loop {
-            while i < n {
-                let c = CLASS[b[i] as usize];
-                if c & CORE == 0 {
-                    break;
+    // Flags of a word crossing blocks, from its bytes (rare: most words sit inside a block).
+    let flags = |start: usize, end: usize| {
+        b[start..end]
+            .iter()
+            .fold(0u8, |acc, &c| acc | CLASS[c as usize])
+    };
+    let mut k = 0;
+    // Bit 63 of the previous block's masks.
+    let (mut prev_word, mut prev_alpha, mut prev_digit) = (0u64, 0u64, 0u64);
+    // Start of a word that runs on from the previous block.
+    let mut pending: Option<usize> = None;
+    while k < n {
+        let mut block = [0u8; 64];
+        let len = (n - k).min(64);
+        block[..len].copy_from_slice(&b[k..k + len]);
+        let m = block_masks(&block);
+        let next = b.get(k + 64).map_or(0, |&c| CLASS[c as usize]);
+        let next_alpha = u64::from(next & ALPHA != 0) << 63;
+        let next_digit = u64::from(next & DIGIT != 0) << 63;
+        let join = (m.mid_letter & ((m.alpha << 1) | prev_alpha) & ((m.alpha >> 1) | next_alpha))
+            | (m.mid_num & ((m.digit << 1) | prev_digit) & ((m.digit >> 1) | next_digit));
+        let alnum = m.alpha | m.digit;
+        let word = alnum | m.under | join;
+        if word & 1 == 0 {
+            if let Some(start) = pending.take() {
+                let c = flags(start, k);
+                if c & ALNUM != 0 {
+                    f(&s[start..k], c & ALPHA != 0);
                 }
-                seen |= c;
-                i += 1;
             }
-            if i + 1 < n && joins(b[i - 1], b[i], b[i + 1]) {
-                i += 1;
-                continue;
-            }
-            break;
         }
-        if seen & ALNUM != 0 {
-            f(&s[start..i], seen & ALPHA != 0);
+        let mut starts = word & !((word << 1) | prev_word);
+        // Last bytes of words ending inside this block (one reaching bit 63 may go on).
+        let mut ends = word & !(word >> 1) & !(1 << 63);
+        while ends != 0 {
+            let q = ends.trailing_zeros();
+            ends &= ends - 1;
+            let end = k + q as usize + 1;
+            match pending.take() {
+                Some(start) => {
+                    let c = flags(start, end);
+                    if c & ALNUM != 0 {
+                        f(&s[start..end], c & ALPHA != 0);
+                    }
+                }
+                None => {
+                    let p = starts.trailing_zeros();
+                    starts &= starts - 1;
+                    let bits = (u64::MAX << p) & (u64::MAX >> (63 - q));
+                    if alnum & bits != 0 {
+                        f(&s[k + p as usize..end], m.alpha & bits != 0);
+                    }
+                }
+            }
+        }
+        if word >> 63 != 0 && pending.is_none() {
+            pending = Some(k + starts.trailing_zeros() as usize);
+        }
+        prev_word = word >> 63;
+        prev_alpha = m.alpha >> 63;
+        prev_digit = m.digit >> 63;
+        k += 64;
+    }
+    if let Some(start) = pending {
+        let c = flags(start, n);
+        if c & ALNUM != 0 {
+            f(&s[start..n], c & ALPHA != 0);
         }
     }
+}
+
+/// One bit per byte of a 64-byte block (bit `i` for byte `i`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Masks {
+    alpha: u64,
+    digit: u64,
+    under: u64,
+    mid_letter: u64,
+    mid_num: u64,
+}
+
+/// The byte-class masks of a block: SSE2 compares on x86-64 (baseline there), the class table
+/// elsewhere.
+#[inline(always)]
+fn block_masks(block: &[u8; 64]) -> Masks {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: SSE2 is part of the x86-64 baseline; the four loads read the 64 bytes of
+        // `block`.
+        unsafe { block_masks_sse2(block) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        block_masks_table(block)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn block_masks_sse2(block: &[u8; 64]) -> Masks {
+    use std::arch::x86_64::{
+        __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_cmplt_epi8, _mm_loadu_si128,
+        _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+    };
+    let bits = |v: __m128i| u64::from(_mm_movemask_epi8(v) as u16);
+    let set = |c: u8| _mm_set1_epi8(c as i8);
+    let mut m = Masks {
+        alpha: 0,
+        digit: 0,
+        under: 0,
+        mid_letter: 0,
+        mid_num: 0,
+    };
+    for j in 0..4 {
+        let v = _mm_loadu_si128(block.as_ptr().add(16 * j).cast());
+        // Bytes >= 0x80 are negative as i8, so they fail both range tests.
+        let lower = _mm_or_si128(v, set(0x20));
+        let alpha = _mm_and_si128(
+            _mm_cmpgt_epi8(lower, set(b'a' - 1)),
+            _mm_cmplt_epi8(lower, set(b'z' + 1)),
+        );
+        let digit = _mm_and_si128(
+            _mm_cmpgt_epi8(v, set(b'0' - 1)),
+            _mm_cmplt_epi8(v, set(b'9' + 1)),
+        );
+        let both = _mm_or_si128(_mm_cmpeq_epi8(v, set(b'.')), _mm_cmpeq_epi8(v, set(b'\'')));
+        let mid_letter = _mm_or_si128(both, _mm_cmpeq_epi8(v, set(b':')));
+        let mid_num = _mm_or_si128(
+            both,
+            _mm_or_si128(_mm_cmpeq_epi8(v, set(b',')), _mm_cmpeq_epi8(v, set(b';'))),
+        );
+        let shift = 16 * j;
+        m.alpha |= bits(alpha) << shift;
+        m.digit |= bits(digit) << shift;
+        m.under |= bits(_mm_cmpeq_epi8(v, set(b'_'))) << shift;
+        m.mid_letter |= bits(mid_letter) << shift;
+        m.mid_num |= bits(mid_num) << shift;
+    }
+    m
+}
+
+/// [`block_masks`] from the class table: the portable version, and the reference in tests.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+fn block_masks_table(block: &[u8; 64]) -> Masks {
+    let mut m = Masks {
+        alpha: 0,
+        digit: 0,
+        under: 0,
+        mid_letter: 0,
+        mid_num: 0,
+    };
+    for (i, &c) in block.iter().enumerate() {
+        let k = CLASS[c as usize];
+        m.alpha |= u64::from(k & ALPHA != 0) << i;
+        m.digit |= u64::from(k & DIGIT != 0) << i;
+        m.under |= u64::from(c == b'_') << i;
+        m.mid_letter |= u64::from(k & MID_LETTER != 0) << i;
+        m.mid_num |= u64::from(k & MID_NUM != 0) << i;
+    }
+    m
 }
 
 /// Byte classes for the ASCII scanners, one table look-up per byte.
@@ -229,14 +369,6 @@ static CLASS: [u8; 256] = {
     }
     t
 };
-
-/// Whether `mid` between `prev` and `next` stays inside the word (WB6/7, WB11/12).
-#[inline]
-fn joins(prev: u8, mid: u8, next: u8) -> bool {
-    let both = CLASS[prev as usize] & CLASS[next as usize];
-    let m = CLASS[mid as usize];
-    (both & ALPHA != 0 && m & MID_LETTER != 0) || (both & DIGIT != 0 && m & MID_NUM != 0)
-}
 
 /// The first URL or e-mail address in a chunk, as `(start, end, piece)` byte offsets. All
 /// delimiters and scanned classes are ASCII, so the offsets are char boundaries in any text.
@@ -409,6 +541,91 @@ mod tests {
         out
     }
 
+    /// Whether `mid` between `prev` and `next` stays inside the word (WB6/7, WB11/12).
+    #[inline]
+    fn joins(prev: u8, mid: u8, next: u8) -> bool {
+        let both = CLASS[prev as usize] & CLASS[next as usize];
+        let m = CLASS[mid as usize];
+        (both & ALPHA != 0 && m & MID_LETTER != 0) || (both & DIGIT != 0 && m & MID_NUM != 0)
+    }
+
+    /// The former byte-at-a-time scanner, as the reference for the block version.
+    fn ascii_words_bytewise<'a>(s: &'a str, f: &mut impl FnMut(&'a str, bool)) {
+        let b = s.as_bytes();
+        let n = b.len();
+        let mut i = 0;
+        while i < n {
+            if CLASS[b[i] as usize] & CORE == 0 {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            let mut seen = 0u8;
+            loop {
+                while i < n {
+                    let c = CLASS[b[i] as usize];
+                    if c & CORE == 0 {
+                        break;
+                    }
+                    seen |= c;
+                    i += 1;
+                }
+                if i + 1 < n && joins(b[i - 1], b[i], b[i + 1]) {
+                    i += 1;
+                    continue;
+                }
+                break;
+            }
+            if seen & ALNUM != 0 {
+                f(&s[start..i], seen & ALPHA != 0);
+            }
+        }
+    }
+
+    fn blocks_and_bytes(s: &str) -> (Vec<(&str, bool)>, Vec<(&str, bool)>) {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        ascii_words(s, &mut |w, l| a.push((w, l)));
+        ascii_words_bytewise(s, &mut |w, l| b.push((w, l)));
+        (a, b)
+    }
+
+    #[test]
+    fn block_scanner_matches_bytewise_at_block_edges() {
+        let mut cases = Vec::new();
+        for pad in 55..70 {
+            for w in [
+                "ab", "a.b", "1,2", "can't", "_", "__x", "x.", ".x", "1.a", "a1b2c3",
+            ] {
+                cases.push(format!("{}{w}{}", " ".repeat(pad), " a".repeat(3)));
+                cases.push(format!("{}{w}", "y".repeat(pad)));
+                cases.push(format!("{}{w}", "-".repeat(pad)));
+            }
+        }
+        cases.push("w".repeat(200));
+        cases.push("ab.".repeat(100));
+        cases.push("1,".repeat(100));
+        for c in &cases {
+            let (a, b) = blocks_and_bytes(c);
+            assert_eq!(a, b, "{c:?}");
+        }
+    }
+
+    #[test]
+    fn sse2_masks_match_the_table() {
+        let mut block = [0u8; 64];
+        for start in 0..4u32 {
+            for (i, c) in block.iter_mut().enumerate() {
+                *c = (start * 64 + i as u32) as u8;
+            }
+            assert_eq!(
+                block_masks(&block),
+                block_masks_table(&block),
+                "bytes from {}",
+                start * 64
+            );
+        }
+    }
+
     fn reference(s: &str) -> Vec<&str> {
         s.unicode_words().collect()
     }
@@ -516,6 +733,23 @@ mod tests {
     proptest! {
         #[test]
         fn ascii_fast_path_matches_uax29(s in "[a-zA-Z0-9_.,;:'\" \\-@/()!?\t\n]{0,60}") {
+            prop_assert_eq!(fast(&s), reference(&s));
+        }
+
+        #[test]
+        fn block_scanner_matches_bytewise(s in "([a-zA-Z0-9_.,;:'\" \\-]|ab|12|a\\.b|1,2){0,200}") {
+            let (a, b) = blocks_and_bytes(&s);
+            prop_assert_eq!(a, b);
+        }
+
+        #[test]
+        fn block_scanner_matches_bytewise_any_ascii(s in "[\\x00-\\x7f]{0,300}") {
+            let (a, b) = blocks_and_bytes(&s);
+            prop_assert_eq!(a, b);
+        }
+
+        #[test]
+        fn block_scanner_matches_uax29_long(s in "[a-zA-Z0-9_.,;:'\"\\-]{0,150}") {
             prop_assert_eq!(fast(&s), reference(&s));
         }
 

@@ -144,7 +144,7 @@ impl Tokenizer {
     /// Counts surface forms first and stems each distinct one once: a document repeats its
     /// words, and stemming (even cached) costs more than counting.
     fn count(&self, text: &str, counts: &mut Counts) -> (Vec<(String, u32)>, u32) {
-        counts.short.clear();
+        counts.short.clear_and_fit();
         counts.long.clear();
         let mut buf = String::with_capacity(64);
         let text = nfkc(text, self.config.nfkc);

@@ -121,7 +121,12 @@ fn newsgroups_output_is_unchanged() {
         ("no-stem", 0x2caa2b6a54faae92, 0x2f9f3172be866944, 1858353),
         ("keep-all", 0xc28c73d7636710d4, 0x75ea9e9beef79dfe, 2116476),
         ("raw-case", 0x280215cd220a83c7, 0xa6727c6c07fec8ac, 2779953),
-        ("german-extra", 0x52d3e0660a401227, 0xd3aefda9b26bfa59, 1851203),
+        (
+            "german-extra",
+            0x52d3e0660a401227,
+            0xd3aefda9b26bfa59,
+            1851203,
+        ),
     ];
     let mut got = Vec::new();
     for (name, config) in configs() {
