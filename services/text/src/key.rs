@@ -84,7 +84,26 @@ impl Key {
     #[inline]
     pub(crate) fn as_str<'a>(&self, raw: &'a mut [u8; 16]) -> &'a str {
         *raw = self.bytes();
+        if self.is_ascii() {
+            // SAFETY: ASCII bytes are valid UTF-8.
+            return unsafe { std::str::from_utf8_unchecked(&raw[..self.len()]) };
+        }
         std::str::from_utf8(&raw[..self.len()]).unwrap_or_default()
+    }
+
+    /// Whether every packed byte is ASCII (the length byte always is): one test on the
+    /// `u128`, which lets the hot paths skip UTF-8 validation.
+    #[inline]
+    fn is_ascii(&self) -> bool {
+        self.0 & (u128::MAX / 255 * 0x80) == 0
+    }
+
+    /// The string as a new `String` of exactly its length.
+    #[inline]
+    pub(crate) fn to_owned_string(self) -> String {
+        let mut s = String::with_capacity(self.len());
+        self.push_to(&mut s);
+        s
     }
 
     /// The packed bytes; `len()` of them are the string.
@@ -100,20 +119,32 @@ impl Key {
 
     /// The string back. Keys are only built from `&str`, so the bytes are valid UTF-8; should
     /// that ever not hold, the result is empty rather than a panic.
+    #[inline]
     pub(crate) fn push_to(&self, out: &mut String) {
-        let raw = self.bytes();
-        if let Ok(s) = std::str::from_utf8(&raw[..self.len()]) {
-            out.push_str(s);
-        }
+        let mut raw = [0u8; 16];
+        out.push_str(self.as_str(&mut raw));
     }
 
     /// Whether the packed string is a kept link (see `tokenizer::is_link`): it contains `://`
     /// or `@`, or starts with `www.`.
     #[inline]
     pub(crate) fn is_link(&self) -> bool {
+        const ONES: u128 = u128::MAX / 255;
+        const HIGH: u128 = ONES * 0x80;
+        // Whether any byte equals `c` (padding is zero and the length byte below 16, so
+        // neither is ever `@` or `:`): the exact zero-byte test on `x ^ c...c`.
+        let has = |c: u8| {
+            let x = self.0 ^ (ONES * u128::from(c));
+            x.wrapping_sub(ONES) & !x & HIGH != 0
+        };
+        if has(b'@') || (self.0 >> 96) as u32 == u32::from_be_bytes(*b"www.") {
+            return true;
+        }
+        if !has(b':') {
+            return false;
+        }
         let raw = self.bytes();
-        let b = &raw[..self.len()];
-        b.contains(&b'@') || b.starts_with(b"www.") || b.windows(3).any(|w| w == b"://")
+        raw[..self.len()].windows(3).any(|w| w == b"://")
     }
 
     /// A one-multiplication hash whose top bits are good enough for the linear probing of
@@ -147,7 +178,7 @@ pub(crate) struct KeyTable {
 impl KeyTable {
     const EMPTY: Key = Key(0);
 
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.used.len()
     }
@@ -257,6 +288,8 @@ mod tests {
         assert_eq!(Key::ascii_lower("@[`{"), Key::new("@[`{"));
         let mut raw = [0; 16];
         assert_eq!(Key::new("abc").unwrap().as_str(&mut raw), "abc");
+        assert_eq!(Key::new("héllo").unwrap().to_owned_string(), "héllo");
+        assert!(Key::new("hello").unwrap().is_ascii() && !Key::new("héllo").unwrap().is_ascii());
     }
 
     proptest! {
@@ -303,9 +336,20 @@ mod tests {
         }
 
         #[test]
-        fn packed_is_link_matches_strings(s in "[a-z:/@w.]{0,15}") {
+        fn packs_and_unpacks_any_short_string(s in "\\PC{0,5}|[ -~]{0,15}") {
+            if let Some(k) = Key::new(&s) {
+                prop_assert_eq!(k.is_ascii(), s.is_ascii());
+                prop_assert_eq!(k.to_owned_string(), s.clone());
+                let mut raw = [0u8; 16];
+                prop_assert_eq!(k.as_str(&mut raw), s.as_str());
+            }
+        }
+
+        #[test]
+        fn packed_is_link_matches_strings(s in "[a-z:/@w.]{0,15}|(www\\.|://|@|[a-z:/.]){0,6}|\\PC{0,4}") {
+            let Some(k) = Key::new(&s) else { return Ok(()) };
             let is_link = s.contains("://") || s.contains('@') || s.starts_with("www.");
-            prop_assert_eq!(Key::new(&s).unwrap().is_link(), is_link);
+            prop_assert_eq!(k.is_link(), is_link);
         }
 
         #[test]

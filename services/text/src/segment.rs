@@ -582,7 +582,9 @@ mod tests {
         }
     }
 
-    fn blocks_and_bytes(s: &str) -> (Vec<(&str, bool)>, Vec<(&str, bool)>) {
+    type Words<'a> = Vec<(&'a str, bool)>;
+
+    fn blocks_and_bytes(s: &str) -> (Words<'_>, Words<'_>) {
         let (mut a, mut b) = (Vec::new(), Vec::new());
         ascii_words(s, &mut |w, l| a.push((w, l)));
         ascii_words_bytewise(s, &mut |w, l| b.push((w, l)));

@@ -144,9 +144,15 @@ impl Tokenizer {
     /// Counts surface forms first and stems each distinct one once: a document repeats its
     /// words, and stemming (even cached) costs more than counting.
     fn count(&self, text: &str, counts: &mut Counts) -> (Vec<(String, u32)>, u32) {
-        counts.short.clear_and_fit();
-        counts.long.clear();
-        let mut buf = String::with_capacity(64);
+        let Counts {
+            short: table,
+            long: long_counts,
+            buf,
+            stem_buf,
+            stems: short,
+        } = counts;
+        table.clear_and_fit();
+        long_counts.clear();
         let text = nfkc(text, self.config.nfkc);
         let base: &str = &text;
         pieces(base, base.is_ascii(), &mut |piece| {
@@ -154,49 +160,48 @@ impl Tokenizer {
                 Piece::AsciiWord(w, letter) => match self.ascii_fast_in(base, w, letter) {
                     Fast::Drop => return,
                     Fast::Keep(k) => {
-                        counts.short.add(k, 1);
+                        table.add(k, 1);
                         return;
                     }
-                    Fast::Slow => self.surface(w, &mut buf),
+                    Fast::Slow => self.surface(w, buf),
                 },
-                Piece::Word(w) => self.surface(w, &mut buf),
-                Piece::Url(u) if self.config.keep_urls => Some(self.link(u, &mut buf)),
-                Piece::Email(e) if self.config.keep_emails => Some(self.link(e, &mut buf)),
+                Piece::Word(w) => self.surface(w, buf),
+                Piece::Url(u) if self.config.keep_urls => Some(self.link(u, buf)),
+                Piece::Email(e) if self.config.keep_emails => Some(self.link(e, buf)),
                 Piece::Url(_) | Piece::Email(_) => None,
             };
             let Some(t) = token else { return };
             let n = match Key::new(t) {
                 Some(k) => {
-                    counts.short.add(k, 1);
+                    table.add(k, 1);
                     return;
                 }
-                None => match counts.long.get_mut(t) {
+                None => match long_counts.get_mut(t) {
                     Some(n) => n,
-                    None => counts.long.entry(t.to_owned()).or_insert(0),
+                    None => long_counts.entry(t.to_owned()).or_insert(0),
                 },
             };
             *n = n.saturating_add(1);
         });
         // Stem each distinct term once; keep short results packed so that sorting and merging
         // are integer work, and build each output `String` exactly once at the end.
-        let mut short: Vec<(Key, u32)> = Vec::with_capacity(counts.short.len());
+        short.clear();
         let mut long: Vec<(String, u32)> = Vec::new();
-        let mut stem_buf = String::with_capacity(64);
         if let Some(stem) = self.stem {
-            stem.prefetch(counts.short.iter().map(|(k, _)| k));
+            stem.prefetch(table.iter().map(|(k, _)| k));
         }
         let mut push = |term: &str, n: u32, short: &mut Vec<(Key, u32)>| match Key::new(term) {
             Some(k) => short.push((k, n)),
             None => long.push((term.to_owned(), n)),
         };
-        for (k, n) in counts.short.iter() {
+        for (k, n) in table.iter() {
             // Links are never stemmed.
             let Some(stem) = self.stem.filter(|_| !k.is_link()) else {
                 short.push((k, n));
                 continue;
             };
             // As `stem_of`, on packed terms.
-            match stem.stem_key(k, &mut stem_buf) {
+            match stem.stem_key(k, stem_buf) {
                 Some(s) => {
                     let mut raw = [0u8; 16];
                     if s.len() == 0
@@ -212,20 +217,20 @@ impl Tokenizer {
                     {
                         continue;
                     }
-                    push(&stem_buf, n, &mut short);
+                    push(stem_buf, n, short);
                 }
             }
         }
-        for (term, n) in counts.long.drain() {
+        for (term, n) in long_counts.drain() {
             if self.stem.is_none() || is_link(&term) {
-                push(&term, n, &mut short);
-            } else if let Some(stem) = self.stem_of(&term, &mut stem_buf) {
-                push(stem, n, &mut short);
+                push(&term, n, short);
+            } else if let Some(stem) = self.stem_of(&term, stem_buf) {
+                push(stem, n, short);
             }
         }
         // Different surface forms may share a stem ("run", "running"): sort, then merge.
         short.sort_unstable_by_key(|e| e.0);
-        merge_runs(&mut short);
+        merge_runs(short);
         long.sort_unstable();
         merge_runs(&mut long);
         let terms = merge_sorted(short, long);
@@ -392,11 +397,16 @@ enum Fast {
     Slow,
 }
 
-/// Per-thread scratch bag of words: short terms packed, long ones as strings.
+/// Per-thread scratch of [`Tokenizer::count`]: the bag of words (short terms packed, long
+/// ones as strings), token buffers and the list of packed stems, kept between documents so
+/// that a document allocates only its output.
 #[derive(Default)]
 struct Counts {
     short: KeyTable,
     long: FxHashMap<String, u32>,
+    buf: String,
+    stem_buf: String,
+    stems: Vec<(Key, u32)>,
 }
 
 /// Stop words, short ones packed as [`Key`]s for a fast lookup.
@@ -442,18 +452,16 @@ fn merge_runs<T: PartialEq>(terms: &mut Vec<(T, u32)>) {
 
 /// Merges sorted packed terms (at most [`Key::MAX`] bytes) and sorted long terms (longer, so
 /// never equal to a packed one) into one sorted list of strings.
-fn merge_sorted(short: Vec<(Key, u32)>, long: Vec<(String, u32)>) -> Vec<(String, u32)> {
+fn merge_sorted(short: &[(Key, u32)], long: Vec<(String, u32)>) -> Vec<(String, u32)> {
     let mut out = Vec::with_capacity(short.len() + long.len());
     let mut long = long.into_iter().peekable();
-    for (k, n) in short {
+    for &(k, n) in short {
         let raw = k.bytes();
         let key_bytes = &raw[..k.len()];
         while let Some(l) = long.next_if(|l| l.0.as_bytes() < key_bytes) {
             out.push(l);
         }
-        let mut s = String::with_capacity(k.len());
-        k.push_to(&mut s);
-        out.push((s, n));
+        out.push((k.to_owned_string(), n));
     }
     out.extend(long);
     out
