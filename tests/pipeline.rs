@@ -266,6 +266,27 @@ async fn every_document_is_accounted_for_and_the_loop_turns() {
     }
     assert!(labeled >= 40, "labeled {labeled} tasks");
 
+    // With a classifier fitted, the open tasks scored before it are re-ranked through
+    // scoring's API under the current classifier.
+    let rescored = eventually(Duration::from_secs(60), || {
+        let (http, url) = (http.clone(), format!("{}/v1/admin/queue", pipeline.http));
+        async move {
+            let queue: serde_json::Value = http
+                .get(url)
+                .bearer_auth(ADMIN)
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            let n = queue["stats"]["counters"]["rescored"].as_u64()?;
+            (n > 0).then_some(n)
+        }
+    })
+    .await;
+    assert!(rescored.is_some(), "open tasks were re-scored");
+
     // Errors are JSON with a message.
     let unauthorized = http
         .post(format!("{}/v1/tasks/lease", pipeline.http))

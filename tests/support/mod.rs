@@ -99,7 +99,7 @@ pub async fn start_pipeline(
     bootstrap: &str,
     prefix: &str,
     data_dir: &std::path::Path,
-    config: PipelineConfig,
+    mut config: PipelineConfig,
 ) -> anyhow::Result<Pipeline> {
     let shutdown = CancellationToken::new();
     let storage = Storage::from_url(data_dir.to_str().unwrap_or("."))?;
@@ -111,6 +111,10 @@ pub async fn start_pipeline(
     )?;
     let listener = latentlabel_common::http::bind("127.0.0.1:0").await?;
     let http = format!("http://{}", listener.local_addr()?);
+    // As `latentlabel up`: the queue re-ranks open tasks through scoring's API on this listener.
+    if config.labeling_queue.rescore.scoring_url.is_none() {
+        config.labeling_queue.rescore.scoring_url = Some(http.clone());
+    }
     let services = vec![
         latentlabel_ingest::start(&ctx, config.ingest).await?,
         latentlabel_lda_trainer::start(&ctx, config.lda_trainer).await?,

@@ -136,6 +136,10 @@ pub async fn start_embedded(
     let ctx = crate::args::context(&service_args, Some(bootstrap.clone()), shutdown).await?;
     let listener = latentlabel_common::http::bind(&options.http_addr).await?;
     let base_url = format!("http://{}", listener.local_addr()?);
+    // The queue re-ranks its open tasks through scoring's API, which is served right here.
+    if config.labeling_queue.rescore.scoring_url.is_none() {
+        config.labeling_queue.rescore.scoring_url = Some(base_url.clone());
+    }
 
     let services = vec![
         latentlabel_ingest::start(&ctx, config.ingest.clone()).await?,

@@ -65,7 +65,7 @@ pub use config::{
     SamplingStrategy,
 };
 pub use cost::CostSummary;
-pub use curator::{Curator, SNAPSHOT_FORMAT};
+pub use curator::{Curator, StaleTask, SNAPSHOT_FORMAT};
 pub use error::CurationError;
 pub use hashing::{is_audit_sample, task_id_for_doc, task_id_for_gold};
 pub use item::{GoldItem, ScoredItem, TaskKind};

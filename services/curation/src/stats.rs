@@ -32,6 +32,8 @@ pub struct Counters {
     pub finalized_audit: u64,
     /// Audits where the human consensus matched the machine label.
     pub audits_agreed: u64,
+    /// Open tasks re-ranked under a newer classifier.
+    pub rescored: u64,
 }
 
 /// Per-annotator record.

@@ -37,6 +37,36 @@ pub struct QueueServiceConfig {
     pub model_name: String,
     /// Consumer group for scored documents. Default `latentlabel-labeling-queue`.
     pub group_id: String,
+    /// Re-ranking open tasks under each new classifier (through scoring's HTTP API).
+    pub rescore: RescoreConfig,
+}
+
+/// See [`crate::rescore`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RescoreConfig {
+    /// Scoring's HTTP base URL, e.g. `http://latentlabel-scoring:8080`. Also read from
+    /// `LATENTLABEL_SCORING_URL`. None: open tasks keep the score they arrived with (the queue
+    /// then prefers the freshest scores, see `queue.freshness`). `up` sets it to its own
+    /// address.
+    pub scoring_url: Option<String>,
+    /// Seconds between re-scoring rounds. Default 5.
+    pub interval_secs: u64,
+    /// Most tasks re-scored per round, oldest classifier first. Default 5000.
+    pub max_per_round: usize,
+    /// Documents per scoring request (scoring's `max_batch` caps it). Default 256.
+    pub batch: usize,
+}
+
+impl Default for RescoreConfig {
+    fn default() -> Self {
+        Self {
+            scoring_url: None,
+            interval_secs: 5,
+            max_per_round: 5000,
+            batch: 256,
+        }
+    }
 }
 
 impl Default for QueueServiceConfig {
@@ -51,6 +81,7 @@ impl Default for QueueServiceConfig {
             checkpoint_every_secs: 10,
             model_name: "default".into(),
             group_id: "latentlabel-labeling-queue".into(),
+            rescore: RescoreConfig::default(),
         }
     }
 }
@@ -68,6 +99,11 @@ impl QueueServiceConfig {
                     token: token.into(),
                 });
             }
+        }
+        if self.rescore.scoring_url.is_none() {
+            self.rescore.scoring_url = std::env::var("LATENTLABEL_SCORING_URL")
+                .ok()
+                .filter(|u| !u.trim().is_empty());
         }
         if self.curation.labels.is_empty() {
             if let Ok(list) = std::env::var("LATENTLABEL_LABELS") {

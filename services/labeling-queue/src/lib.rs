@@ -27,13 +27,14 @@ pub mod dataset;
 pub mod metrics;
 pub mod openapi;
 pub mod queue;
+pub mod rescore;
 pub mod service;
 
 use std::sync::{Arc, Mutex};
 
 use latentlabel_common::{Service, ServiceContext};
 
-pub use config::{AnnotatorConfig, QueueServiceConfig};
+pub use config::{AnnotatorConfig, QueueServiceConfig, RescoreConfig};
 
 pub const SERVICE: &str = "labeling-queue";
 
@@ -82,6 +83,11 @@ pub async fn start(ctx: &ServiceContext, config: QueueServiceConfig) -> anyhow::
         config.clone(),
         shared.clone(),
     ));
+    let rescoring = tokio::spawn(rescore::rescore_loop(
+        ctx.clone(),
+        config.rescore.clone(),
+        shared.clone(),
+    ));
     let ctx = ctx.clone();
     let task = tokio::spawn(async move {
         let routed = service::route_scored(ctx, config, shared, offsets).await;
@@ -89,7 +95,11 @@ pub async fn start(ctx: &ServiceContext, config: QueueServiceConfig) -> anyhow::
             .await
             .map_err(|e| anyhow::anyhow!("housekeeping task: {e}"))
             .and_then(|r| r);
-        routed.and(kept)
+        let rescored = rescoring
+            .await
+            .map_err(|e| anyhow::anyhow!("re-scoring task: {e}"))
+            .and_then(|r| r);
+        routed.and(kept).and(rescored)
     });
     Ok(Service {
         name: SERVICE,

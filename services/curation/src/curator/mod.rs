@@ -3,11 +3,13 @@
 //! - [`lease`](self::lease): leasing, extending, releasing, expiring; gold injection, diversity.
 //! - [`submit`](self::submit): labels, skips, replayed events, consensus and finalization.
 //! - [`report`](self::report): stats, costs, agreement, threshold calibration, control knobs.
+//! - [`rescore`](self::rescore): re-ranking untouched tasks under a newer classifier.
 
 mod index;
 mod lease;
 mod offer;
 mod report;
+mod rescore;
 mod state;
 mod submit;
 #[cfg(test)]
@@ -18,6 +20,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::config::CurationConfig;
 use crate::error::CurationError;
 use index::Index;
+pub use rescore::StaleTask;
 use state::State;
 
 /// Version of the snapshot format, checked on load.

@@ -474,6 +474,47 @@ fn validation_pairs_carry_the_annotators_gold_accuracy() {
     }
 }
 
+/// Re-scoring under a newer classifier re-ranks the untouched tasks (the lease order follows
+/// the new scores) and leaves leased ones alone.
+#[test]
+fn rescoring_reranks_untouched_tasks_under_the_new_classifier() {
+    let mut c = curator(config());
+    // Under classifier "1": d0 looks most uncertain, d2 least.
+    for (i, margin) in [0.1, 0.5, 0.9].iter().enumerate() {
+        let scored = ScoredItem {
+            classifier_version: "1".into(),
+            ..item(&format!("d{i}"), *margin, 1)
+        };
+        queued(c.offer(scored, 0).unwrap());
+    }
+    let held = c.lease("other", 0).unwrap().unwrap();
+    assert_eq!(held.doc_id, "d0");
+    let stale = c.stale_tasks("2", 10);
+    let ids: Vec<&str> = stale.iter().map(|t| t.doc_id.as_str()).collect();
+    assert_eq!(ids, ["d1", "d2"], "leased d0 is not stale-listed");
+    assert_eq!(stale[0].text, "text of d1");
+    // Classifier "2" finds d2 the most uncertain.
+    for (doc, margin) in [("d0", 0.0), ("d1", 0.8), ("d2", 0.05)] {
+        let fresh = ScoredItem {
+            classifier_version: "2".into(),
+            label: Some("b".into()),
+            ..item(doc, margin, 2)
+        };
+        assert_eq!(c.rescore(&fresh).unwrap(), doc != "d0", "{doc}");
+    }
+    assert!(c.stale_tasks("2", 10).is_empty());
+    assert_eq!(lease_doc(&mut c, "ann", 1), "d2");
+    assert_eq!(lease_doc(&mut c, "ann2", 2), "d1");
+    assert_eq!(c.stats().counters.rescored, 2);
+    // Unknown documents and labels outside the label set change nothing.
+    assert!(!c.rescore(&item("nope", 0.1, 1)).unwrap());
+    let bad = ScoredItem {
+        label: Some("zzz".into()),
+        ..item("d1", 0.1, 1)
+    };
+    assert!(c.rescore(&bad).is_err());
+}
+
 #[test]
 fn cost_per_label_per_label_and_per_hour() {
     let mut cfg = config();
