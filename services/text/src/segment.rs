@@ -179,10 +179,15 @@ pub(crate) fn ascii_words<'a>(s: &'a str, f: &mut impl FnMut(&'a str, bool)) {
     // Start of a word that runs on from the previous block.
     let mut pending: Option<usize> = None;
     while k < n {
-        let mut block = [0u8; 64];
-        let len = (n - k).min(64);
-        block[..len].copy_from_slice(&b[k..k + len]);
-        let m = block_masks(&block);
+        let m = match b.get(k..k + 64) {
+            Some(full) => block_masks(full.try_into().expect("64 bytes")),
+            None => {
+                // The last, partial block, zero-padded (zero is no word byte).
+                let mut block = [0u8; 64];
+                block[..n - k].copy_from_slice(&b[k..]);
+                block_masks(&block)
+            }
+        };
         let next = b.get(k + 64).map_or(0, |&c| CLASS[c as usize]);
         let next_alpha = u64::from(next & ALPHA != 0) << 63;
         let next_digit = u64::from(next & DIGIT != 0) << 63;

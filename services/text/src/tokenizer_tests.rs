@@ -321,6 +321,26 @@ proptest! {
         prop_assert_eq!(t.process(&text), doc);
     }
 
+    /// The same check on mostly-ASCII text, where `process` takes its fast paths (block
+    /// scanner, packed keys, stop words entered at zero in the bag of words, links in the
+    /// string map) and `tokens` its general one.
+    #[test]
+    fn process_matches_tokens_on_ascii_text(
+        config in any_config(),
+        extra in prop::collection::vec("(the|www\\.a\\.b|a@b\\.cd|run|[a-z]{1,3})", 0..3),
+        text in "(The |the |and |running |Runs |www\\.a\\.b |http://x\\.y/z |a@b\\.cd |> |\n|-- \n|12 |3\\.5 |x86 |can't |U\\.S\\.A |[a-zA-Z]{1,20}|[ -~]){0,150}",
+    ) {
+        let t = tok(TokenizerConfig { extra_stopwords: extra, ..config });
+        let doc = t.process(&text);
+        let mut bag: std::collections::BTreeMap<String, u32> = Default::default();
+        for token in t.tokens(&doc.display_text) {
+            *bag.entry(token).or_default() += 1;
+        }
+        let want: Vec<(String, u32)> = bag.into_iter().collect();
+        prop_assert_eq!(&doc.terms, &want);
+        prop_assert_eq!(doc.token_count, want.iter().map(|e| e.1).sum::<u32>());
+    }
+
     #[test]
     fn unstemmed_tokens_are_a_fixed_point(text in "[ -~\n]{0,200}", min in 1usize..4, keep: bool) {
         // Re-tokenizing the output, joined by spaces, gives it back: every token is a whole
