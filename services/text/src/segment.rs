@@ -79,6 +79,41 @@ fn find_trigger(b: &[u8], from: usize) -> usize {
     let zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
     let is_www = |p: usize| b.get(p..p + 4) == Some(b"www.");
     let mut i = from;
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            _mm_and_si128, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+            _mm_set1_epi8,
+        };
+        // Sixteen starts at a time: `@`, `:`, or `w` followed by `w` (a lone `w` is common in
+        // prose, `ww` is not), then the rest of `www.` checked at the few candidates.
+        // SAFETY: SSE2 is baseline on x86-64; the loads read `b[i..i + 17]`, in bounds by the
+        // loop condition.
+        unsafe {
+            let (at, colon, w) = (
+                _mm_set1_epi8(b'@' as i8),
+                _mm_set1_epi8(b':' as i8),
+                _mm_set1_epi8(b'w' as i8),
+            );
+            while i + 17 <= b.len() {
+                let v = _mm_loadu_si128(b.as_ptr().add(i).cast());
+                let next = _mm_loadu_si128(b.as_ptr().add(i + 1).cast());
+                let hit = _mm_or_si128(
+                    _mm_or_si128(_mm_cmpeq_epi8(v, at), _mm_cmpeq_epi8(v, colon)),
+                    _mm_and_si128(_mm_cmpeq_epi8(v, w), _mm_cmpeq_epi8(next, w)),
+                );
+                let mut m = _mm_movemask_epi8(hit) as u32;
+                while m != 0 {
+                    let p = i + m.trailing_zeros() as usize;
+                    if b[p] != b'w' || is_www(p) {
+                        return p;
+                    }
+                    m &= m - 1;
+                }
+                i += 16;
+            }
+        }
+    }
     while let Some(word) = b.get(i..i + 8) {
         let mut w = [0u8; 8];
         w.copy_from_slice(word);
@@ -779,7 +814,7 @@ mod tests {
         }
 
         #[test]
-        fn finds_triggers(s in "[a@:.w ]{0,40}|([aw.:]|www\\.){0,20}", from in 0usize..45) {
+        fn finds_triggers(s in "[a@:.w ]{0,40}|([aw.:]|www\\.){0,20}|([a-z ]|ww|www\\.|@|:){0,60}", from in 0usize..45) {
             let b = s.as_bytes();
             let want = (from.min(b.len())..b.len())
                 .find(|&i| matches!(b[i], b'@' | b':') || b[i..].starts_with(b"www."))
