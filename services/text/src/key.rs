@@ -154,7 +154,7 @@ impl Key {
         ((self.0 >> 64) as u64 ^ (self.0 as u64)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
     }
 
-    /// A well-mixed 64-bit hash (for the direct-mapped stem cache).
+    /// A well-mixed 64-bit hash (for the set-associative stem cache).
     #[inline]
     pub(crate) fn mix(&self) -> u64 {
         let h = ((self.0 >> 64) as u64 ^ (self.0 as u64).rotate_left(29))

@@ -453,6 +453,13 @@ fn merge_runs<T: PartialEq>(terms: &mut Vec<(T, u32)>) {
 /// Merges sorted packed terms (at most [`Key::MAX`] bytes) and sorted long terms (longer, so
 /// never equal to a packed one) into one sorted list of strings.
 fn merge_sorted(short: &[(Key, u32)], long: Vec<(String, u32)>) -> Vec<(String, u32)> {
+    if long.is_empty() {
+        // The usual case: no term longer than a key.
+        return short
+            .iter()
+            .map(|&(k, n)| (k.to_owned_string(), n))
+            .collect();
+    }
     let mut out = Vec::with_capacity(short.len() + long.len());
     let mut long = long.into_iter().peekable();
     for &(k, n) in short {
