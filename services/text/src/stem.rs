@@ -17,8 +17,8 @@ use crate::lang::{stemmer_index, STEMMER_COUNT};
 
 /// Slots per language and thread (in pairs): 2^18 x 32 bytes = 8 MB, allocated on first
 /// use. 20 Newsgroups has ~100,000 distinct surface forms; at 2^17 slots the two-way sets
-/// still evicted enough of them that a second pass over the corpus made ~60,000 Snowball calls
-/// again (callgrind: -4 % instructions in `process` over two passes with 2^18).
+/// evicted enough of them that a second pass over the corpus ran Snowball again on many
+/// (callgrind over two passes: 4 % fewer instructions in `process` with 2^18).
 const SLOTS: usize = 1 << 18;
 
 /// A cached `(word, stem)`; the empty word marks an empty slot (it is never looked up).
