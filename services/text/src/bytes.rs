@@ -30,9 +30,8 @@ pub(crate) fn find_byte(hay: &[u8], from: usize, needle: u8) -> usize {
         const LO: u64 = u64::MAX / 255;
         const HI: u64 = LO * 0x80;
         while let Some(word) = hay.get(i..i + 8) {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(word);
-            let x = u64::from_le_bytes(w) ^ (LO * u64::from(needle));
+            let x =
+                u64::from_le_bytes(word.try_into().expect("8 bytes")) ^ (LO * u64::from(needle));
             let m = x.wrapping_sub(LO) & !x & HI;
             if m != 0 {
                 return i + (m.trailing_zeros() / 8) as usize;

@@ -63,11 +63,15 @@ impl Key {
         if len > Self::MAX {
             return None;
         }
-        let Some(window) = text.as_bytes().get(start..start + 16) else {
+        // A fixed-size array conversion compiles to one load; `copy_from_slice` here became a
+        // call to a copy routine and to `memcpy` for every word.
+        let Some(raw) = text
+            .as_bytes()
+            .get(start..start + 16)
+            .and_then(|w| <[u8; 16]>::try_from(w).ok())
+        else {
             return Self::ascii_lower(text.get(start..start + len)?);
         };
-        let mut raw = [0u8; 16];
-        raw.copy_from_slice(window);
         const ONES: u128 = u128::MAX / 255;
         const HIGH: u128 = ONES * 0x80;
         // Keep the first `len` bytes (the most significant ones), then store the length.

@@ -115,9 +115,7 @@ fn find_trigger(b: &[u8], from: usize) -> usize {
         }
     }
     while let Some(word) = b.get(i..i + 8) {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(word);
-        let w = u64::from_le_bytes(w);
+        let w = u64::from_le_bytes(word.try_into().expect("8 bytes"));
         // The lowest flagged byte of each mask is an exact match, so the lowest of their union
         // is one too (bytes above it may be false alarms and are looked at again).
         let m = zero(w ^ (LO * u64::from(b'@')))
@@ -147,9 +145,7 @@ fn find_at_or_colon(b: &[u8], from: usize) -> usize {
     let zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
     let mut i = from;
     while let Some(word) = b.get(i..i + 8) {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(word);
-        let w = u64::from_le_bytes(w);
+        let w = u64::from_le_bytes(word.try_into().expect("8 bytes"));
         // The lowest flagged byte of each mask is an exact match.
         let m = zero(w ^ (LO * u64::from(b'@'))) | zero(w ^ (LO * u64::from(b':')));
         if m != 0 {
