@@ -30,6 +30,9 @@ use crate::vocab::VocabRemap;
 /// of new words free of cancellation.
 const FOLD_BELOW: f64 = 1e-6;
 
+/// Batch words per parallel task when adding statistics.
+const ADD_BLOCK: usize = 512;
+
 #[derive(Clone, Debug)]
 pub(crate) struct LazyLambda {
     k: usize,
@@ -173,12 +176,40 @@ impl LazyLambda {
         }
         let k = self.k;
         let factor = (step / self.scale) as f32;
-        for (&w, s) in words.iter().zip(stats.chunks_exact(stride)) {
-            let row = &mut self.weights[w as usize * k..][..k];
-            for ((x, &s), sum) in row.iter_mut().zip(s).zip(&mut self.weight_sums) {
-                let add = factor * s;
-                *x += add;
-                *sum += add as f64;
+        // `words` ascend, so consecutive blocks of them own disjoint ranges of rows and update
+        // in parallel; each block's per-topic increments are summed in block order (the same
+        // sums for any thread count).
+        let mut jobs = Vec::new();
+        let mut rest: &mut [f32] = &mut self.weights;
+        let mut base = 0usize;
+        for (block, block_stats) in words
+            .chunks(ADD_BLOCK)
+            .zip(stats.chunks(ADD_BLOCK * stride))
+        {
+            let end = block.last().map_or(base, |&w| w as usize + 1);
+            let (rows, tail) = std::mem::take(&mut rest).split_at_mut((end - base) * k);
+            jobs.push((rows, base, block, block_stats));
+            rest = tail;
+            base = end;
+        }
+        let partial: Vec<Vec<f64>> = jobs
+            .into_par_iter()
+            .map(|(rows, base, block, block_stats)| {
+                let mut sums = vec![0f64; k];
+                for (&w, s) in block.iter().zip(block_stats.chunks_exact(stride)) {
+                    let row = &mut rows[(w as usize - base) * k..][..k];
+                    for ((x, &s), sum) in row.iter_mut().zip(s).zip(&mut sums) {
+                        let add = factor * s;
+                        *x += add;
+                        *sum += add as f64;
+                    }
+                }
+                sums
+            })
+            .collect();
+        for sums in partial {
+            for (total, s) in self.weight_sums.iter_mut().zip(sums) {
+                *total += s;
             }
         }
     }
