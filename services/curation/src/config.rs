@@ -65,6 +65,14 @@ pub struct RoutingConfig {
     /// but, with 90 %-accurate annotators, never above 90 %). Per annotator when they have
     /// this many, else pooled over all annotators. 0 turns the correction off. Default: 30.
     pub min_gold_answers: u64,
+    /// Lower end of the confidence band just below the threshold that is sampled for
+    /// validation (see `validation_rate`). Default: 0.9.
+    pub validation_band: f64,
+    /// Share of documents with confidence in [`validation_band`, threshold) that are asked
+    /// before everything else (stable hash of the doc id). Uncertainty sampling otherwise
+    /// never sends a confident document to a human, so the threshold could never be validated
+    /// below its current value and would stay at the fallback. 0 turns it off. Default: 0.1.
+    pub validation_rate: f64,
 }
 
 impl Default for RoutingConfig {
@@ -78,6 +86,8 @@ impl Default for RoutingConfig {
             strategy: SamplingStrategy::Margin,
             validation_window: 10_000,
             min_gold_answers: 30,
+            validation_band: 0.9,
+            validation_rate: 0.1,
         }
     }
 }
@@ -284,6 +294,14 @@ impl CurationConfig {
             "routing.fallback_threshold must be in [0, 1]",
         )?;
         check(unit(r.audit_rate), "routing.audit_rate must be in [0, 1]")?;
+        check(
+            unit(r.validation_band),
+            "routing.validation_band must be in [0, 1]",
+        )?;
+        check(
+            unit(r.validation_rate),
+            "routing.validation_rate must be in [0, 1]",
+        )?;
         let q = &self.queue;
         check(q.capacity >= 1, "queue.capacity must be >= 1")?;
         check(

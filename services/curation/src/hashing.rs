@@ -38,6 +38,12 @@ pub fn is_audit_sample(doc_id: &str, rate: f64) -> bool {
     unit_interval("latentlabel.audit", doc_id) < rate
 }
 
+/// Whether a document just below the auto-label threshold is in the deterministic validation
+/// sample at `rate` (independent of the audit sample).
+pub fn is_validation_sample(doc_id: &str, rate: f64) -> bool {
+    unit_interval("latentlabel.validation", doc_id) < rate
+}
+
 /// Key of the seen-documents set: 64 bits is plenty for deduplicating millions of ids.
 pub(crate) fn doc_fingerprint(doc_id: &str) -> u64 {
     stable_hash64("latentlabel.seen", doc_id)

@@ -6,9 +6,13 @@ use super::index::PKey;
 use super::state::Task;
 use super::Curator;
 use crate::error::CurationError;
-use crate::hashing::{doc_fingerprint, is_audit_sample, task_id_for_doc};
+use crate::hashing::{doc_fingerprint, is_audit_sample, is_validation_sample, task_id_for_doc};
 use crate::item::{ScoredItem, TaskKind};
 use crate::records::{CompletedLabel, DropReason, Evicted, LabelSource, Routing};
+
+/// Added to a validation probe's priority: above any strategy priority (at most
+/// 2^30 versions x freshness 1024 + informativeness 1023 < 2^41), exact in an f64.
+const VALIDATION_PRIORITY: f64 = (1u64 << 41) as f64;
 
 impl Curator {
     /// Routes one scored document. Idempotent per `doc_id`: a redelivered or replayed document
@@ -78,7 +82,7 @@ impl Curator {
                 return Ok(Routing::Dropped { reason });
             }
         }
-        let score = item.priority(self.config.routing.strategy, self.config.queue.freshness);
+        let score = self.routine_priority(&item);
         let topic = item.dominant_topic();
         let candidate: PKey = (
             std::cmp::Reverse(score.to_bits()),
@@ -103,6 +107,27 @@ impl Curator {
         self.state.counters.queued += 1;
         self.apply_pending(&task_id);
         Ok(Routing::Queued { task_id, evicted })
+    }
+
+    /// A routine task's priority: the strategy's (see [`ScoredItem::priority`]), unless the
+    /// document is in the validation sample just below the threshold, which goes first.
+    pub(super) fn routine_priority(&self, item: &ScoredItem) -> f64 {
+        let base = item.priority(self.config.routing.strategy, self.config.queue.freshness);
+        if self.is_validation_probe(item) {
+            VALIDATION_PRIORITY + base
+        } else {
+            base
+        }
+    }
+
+    /// Confident enough to be a candidate for a lower threshold, not confident enough to be
+    /// auto-labeled now, and in the stable-hash sample.
+    fn is_validation_probe(&self, item: &ScoredItem) -> bool {
+        let r = &self.config.routing;
+        item.label.is_some()
+            && item.confidence >= r.validation_band
+            && item.confidence < self.state.threshold
+            && is_validation_sample(&item.doc_id, r.validation_rate)
     }
 
     fn emit_model_label(&mut self, item: &ScoredItem, label: &str, now_ms: u64) {
@@ -131,10 +156,7 @@ impl Curator {
 
     fn insert_task(&mut self, item: &ScoredItem, task_id: &str, kind: TaskKind) {
         let (score, need) = match kind {
-            TaskKind::Routine => (
-                item.priority(self.config.routing.strategy, self.config.queue.freshness),
-                self.config.queue.overlap,
-            ),
+            TaskKind::Routine => (self.routine_priority(item), self.config.queue.overlap),
             _ => (0.0, self.config.queue.audit_overlap),
         };
         let task = Task {

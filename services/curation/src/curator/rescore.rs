@@ -76,7 +76,7 @@ impl Curator {
         self.index.remove_task(&task);
         task.machine_label = item.label.clone();
         task.confidence = item.confidence;
-        task.score = item.priority(self.config.routing.strategy, self.config.queue.freshness);
+        task.score = self.routine_priority(item);
         task.topic = item.dominant_topic();
         task.model_version = item.model_version.clone();
         task.classifier_version = item.classifier_version.clone();

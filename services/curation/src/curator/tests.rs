@@ -515,6 +515,34 @@ fn rescoring_reranks_untouched_tasks_under_the_new_classifier() {
     assert!(c.rescore(&bad).is_err());
 }
 
+/// A sampled document just below the auto-label threshold is asked before uncertain ones, so
+/// the threshold gets validation pairs where it could move; with the rate at 0 it waits its
+/// turn like any confident document.
+#[test]
+fn validation_probes_below_the_threshold_go_first() {
+    for (rate, first) in [(1.0, "confident"), (0.0, "uncertain")] {
+        let mut cfg = config();
+        cfg.routing.validation_rate = rate;
+        let mut c = curator(cfg);
+        queued(c.offer(item("uncertain", 0.05, 1), 0).unwrap());
+        let probe = ScoredItem {
+            confidence: 0.95,
+            ..item("confident", 0.9, 1)
+        };
+        queued(c.offer(probe, 0).unwrap());
+        // Above the threshold it is auto-labeled, never a probe.
+        let above = ScoredItem {
+            confidence: 0.995,
+            ..item("sure", 0.99, 1)
+        };
+        assert!(matches!(
+            c.offer(above, 0).unwrap(),
+            Routing::AutoLabeled { .. }
+        ));
+        assert_eq!(lease_doc(&mut c, "ann", 1), first, "rate {rate}");
+    }
+}
+
 #[test]
 fn cost_per_label_per_label_and_per_hour() {
     let mut cfg = config();
