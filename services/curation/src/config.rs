@@ -73,6 +73,10 @@ pub struct RoutingConfig {
     /// never sends a confident document to a human, so the threshold could never be validated
     /// below its current value and would stay at the fallback. 0 turns it off. Default: 0.1.
     pub validation_rate: f64,
+    /// Standard errors below the estimated precision the chosen threshold must still reach
+    /// the target at (one-sided; 1.645 = 95 % confidence, 0 = trust the point estimate).
+    /// Default: 1.645.
+    pub precision_confidence_z: f64,
 }
 
 impl Default for RoutingConfig {
@@ -88,6 +92,7 @@ impl Default for RoutingConfig {
             min_gold_answers: 30,
             validation_band: 0.9,
             validation_rate: 0.1,
+            precision_confidence_z: 1.645,
         }
     }
 }
@@ -301,6 +306,11 @@ impl CurationConfig {
         check(
             unit(r.validation_rate),
             "routing.validation_rate must be in [0, 1]",
+        )?;
+        check(
+            r.precision_confidence_z.is_finite()
+                && (0.0..=10.0).contains(&r.precision_confidence_z),
+            "routing.precision_confidence_z must be in [0, 10]",
         )?;
         let q = &self.queue;
         check(q.capacity >= 1, "queue.capacity must be >= 1")?;

@@ -75,6 +75,7 @@ impl Curator {
             r.min_support,
             r.fallback_threshold,
             self.config.labels.len(),
+            r.precision_confidence_z,
         );
         self.state.threshold = choice.threshold;
         self.state.threshold_choice = Some(choice.clone());
