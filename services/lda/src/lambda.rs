@@ -22,6 +22,7 @@ use ndarray::Array2;
 use rayon::prelude::*;
 
 use crate::digamma::digamma_f32;
+use crate::simd::Lanes;
 use crate::topics::ExpElogbeta;
 use crate::vocab::VocabRemap;
 
@@ -142,17 +143,24 @@ impl LazyLambda {
             .collect()
     }
 
-    /// exp(E[log beta]) rows for `words` (row i is word `words[i]`), or for every word.
-    pub(crate) fn exp_elogbeta(&self, words: Option<&[u32]>) -> ExpElogbeta {
+    /// exp(E[log beta]) rows for `words` (row i is word `words[i]`), or for every word, built
+    /// in `buffer` (see [`ExpElogbeta::from_rows`]).
+    pub(crate) fn exp_elogbeta(&self, words: Option<&[u32]>, buffer: Vec<Lanes>) -> ExpElogbeta {
         let psi_total = self.psi_totals();
         let (k, a, b) = (self.k, self.scale as f32, self.shift as f32);
         let rows = words.map_or(self.num_words(), <[u32]>::len);
-        ExpElogbeta::from_rows(k, rows, &psi_total, |i, out| {
-            let w = words.map_or(i, |ws| ws[i] as usize);
-            for (o, &x) in out.iter_mut().zip(&self.weights[w * k..(w + 1) * k]) {
-                *o = a * x + b;
-            }
-        })
+        ExpElogbeta::from_rows(
+            k,
+            rows,
+            &psi_total,
+            |i, out| {
+                let w = words.map_or(i, |ws| ws[i] as usize);
+                for (o, &x) in out.iter_mut().zip(&self.weights[w * k..(w + 1) * k]) {
+                    *o = a * x + b;
+                }
+            },
+            buffer,
+        )
     }
 
     /// One online M-step: lambda <- (1 - rho) lambda + rho eta everywhere, then

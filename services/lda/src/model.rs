@@ -15,6 +15,7 @@ use crate::estep::{estep, EStepParams, Workspace};
 use crate::inference::TopicInference;
 use crate::lambda::LazyLambda;
 use crate::rng;
+use crate::simd::Lanes;
 use crate::topics::ExpElogbeta;
 use crate::vocab::VocabRemap;
 
@@ -60,6 +61,15 @@ pub struct OnlineLda {
     docs_seen: u64,
     /// A dedicated pool, so `threads = 1` really is one thread whatever else runs.
     pool: Arc<rayon::ThreadPool>,
+    /// Per-update storage kept between updates (see [`ExpElogbeta::from_rows`]).
+    buffers: Buffers,
+}
+
+/// Large per-update buffers, reused so each mini-batch does not fault in fresh pages.
+#[derive(Clone, Default)]
+struct Buffers {
+    topics: Vec<Lanes>,
+    sstats: Vec<f32>,
 }
 
 impl fmt::Debug for OnlineLda {
@@ -118,6 +128,7 @@ impl OnlineLda {
             updates,
             docs_seen,
             pool: Arc::new(pool),
+            buffers: Buffers::default(),
         })
     }
 
@@ -172,7 +183,10 @@ impl OnlineLda {
         // Only the batch's words are read or written: the E-step sees them under local ids
         // (their rank in `words`), with exp(E[log beta]) computed for those rows alone.
         let (words, local) = self.pool.install(|| localize(batch, self.num_words()));
-        let topics = self.pool.install(|| self.lambda.exp_elogbeta(Some(&words)));
+        let topics = self.pool.install(|| {
+            let buffer = std::mem::take(&mut self.buffers.topics);
+            self.lambda.exp_elogbeta(Some(&words), buffer)
+        });
         let outs = self.estep_batch(&topics, &local);
 
         self.docs_seen += batch.len() as u64;
@@ -182,12 +196,17 @@ impl OnlineLda {
         if self.config.learn_alpha {
             self.update_alpha(&outs, rho);
         }
-        let sstats = self.pool.install(|| scatter(&topics, &outs));
+        let buffer = std::mem::take(&mut self.buffers.sstats);
+        let sstats = self.pool.install(|| scatter(&topics, &outs, buffer));
         let kp = topics.padded_topics();
         self.pool.install(|| {
             self.lambda
                 .decay_and_add(rho, rho * scale, &words, &sstats, kp)
         });
+        self.buffers = Buffers {
+            topics: topics.into_buffer(),
+            sstats,
+        };
         self.updates += 1;
 
         let nonempty = outs.iter().filter(|o| !o.ids.is_empty()).count();
@@ -292,7 +311,9 @@ impl OnlineLda {
     /// A snapshot for scoring: exp(E[log beta]) over the whole vocabulary (O(K x V)) and
     /// alpha.
     pub fn inference(&self) -> TopicInference {
-        let topics = self.pool.install(|| self.lambda.exp_elogbeta(None));
+        let topics = self
+            .pool
+            .install(|| self.lambda.exp_elogbeta(None, Vec::new()));
         TopicInference::from_parts(
             Arc::new(topics),
             self.alpha.clone(),
@@ -456,9 +477,11 @@ fn localize(batch: &[Document], num_words: usize) -> (Vec<u32>, Vec<Document>) {
 /// Sufficient statistics sum_d theta_dk * c_dw / phinorm_dw * expElogbeta_wk, word-major
 /// (one row of kp per row of `topics`, i.e. per batch word). Parallel over word blocks; within a block documents are added in batch order,
 /// so the sums (and lambda) are identical for any thread count.
-fn scatter(topics: &ExpElogbeta, outs: &[DocOut]) -> Vec<f32> {
+fn scatter(topics: &ExpElogbeta, outs: &[DocOut], buffer: Vec<f32>) -> Vec<f32> {
     let kp = topics.padded_topics();
-    let mut sstats = vec![0f32; topics.num_words() * kp];
+    let mut sstats = buffer;
+    sstats.clear();
+    sstats.resize(topics.num_words() * kp, 0.0);
     sstats
         .par_chunks_mut(SCATTER_BLOCK * kp)
         .enumerate()

@@ -61,14 +61,20 @@ impl ExpElogbeta {
     /// Builds `rows` rows, row i from its K lambda values as `lambda_row(i, out)` writes
     /// them, with the same per-word scaling as [`Self::from_lambda`] (`psi_total` is
     /// psi(sum_w lambda_kw) per topic). In parallel over row blocks on the current pool.
+    ///
+    /// `buffer` is storage to reuse (see [`Self::into_buffer`]): a fresh multi-megabyte
+    /// allocation per mini-batch costs page faults that do not parallelise.
     pub(crate) fn from_rows(
         k: usize,
         rows: usize,
         psi_total: &[f32],
         lambda_row: impl Fn(usize, &mut [f32]) + Sync,
+        buffer: Vec<Lanes>,
     ) -> Self {
         let kp = padded(k);
-        let mut data = vec![[0f32; LANES]; rows * kp / LANES];
+        let mut data = buffer;
+        data.clear();
+        data.resize(rows * kp / LANES, [0f32; LANES]);
         data.as_flattened_mut()
             .par_chunks_mut(WORD_BLOCK * kp)
             .enumerate()
@@ -85,6 +91,11 @@ impl ExpElogbeta {
             v: rows,
             data,
         }
+    }
+
+    /// The storage, for reuse by the next [`Self::from_rows`].
+    pub(crate) fn into_buffer(self) -> Vec<Lanes> {
+        self.data
     }
 
     pub(crate) fn num_topics(&self) -> usize {
