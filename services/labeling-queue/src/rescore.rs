@@ -12,14 +12,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use latentlabel_common::records::TopicWeight;
+use latentlabel_common::records::{ScoredDocument, TopicWeight};
 use latentlabel_common::ServiceContext;
-use latentlabel_curation::{ScoredItem, StaleTask};
+use latentlabel_curation::StaleTask;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::config::RescoreConfig;
-use crate::queue::{Display, Shared, Suggestion};
+use crate::queue::{display_of, scored_item, Shared};
 
 /// One entry of scoring's `results`.
 #[derive(Deserialize)]
@@ -121,41 +121,28 @@ async fn rescore_round(
             let Some(text) = texts.get(r.id.as_str()) else {
                 continue;
             };
-            let item = ScoredItem {
-                doc_id: r.id.clone(),
+            let doc = ScoredDocument {
+                id: r.id,
                 text: text.to_string(),
-                label: r.label.clone(),
-                confidence: f64::from(r.confidence).clamp(0.0, 1.0),
-                margin: f64::from(r.margin).clamp(0.0, 1.0),
-                entropy: f64::from(r.entropy).max(0.0),
-                top_topic: r.top_topics.first().map(|t| t.topic.max(0) as u32),
-                topics: r
-                    .top_topics
-                    .iter()
-                    .map(|t| (t.topic.max(0) as u32, t.weight))
-                    .collect(),
-                model_version: r.model_version.to_string(),
-                classifier_version: r
-                    .classifier_version
-                    .map(|v| v.to_string())
-                    .unwrap_or_default(),
+                model_version: r.model_version as i64,
+                classifier_version: r.classifier_version.map(|v| v as i64),
+                theta: Vec::new(),
+                top_topics: r.top_topics,
+                label: r.label,
+                confidence: r.confidence,
+                margin: r.margin,
+                entropy: r.entropy,
+                unknown_words: 0,
+                scored_at_ms: 0,
             };
+            let item = scored_item(&doc);
             match curator.rescore(&item) {
                 Ok(true) => {
                     reranked += 1;
-                    display.insert(
-                        &r.id,
-                        Display {
-                            topics: r.top_topics,
-                            suggestion: r.label.map(|label| Suggestion {
-                                label,
-                                confidence: r.confidence,
-                            }),
-                        },
-                    );
+                    display.insert(&doc.id, display_of(&doc));
                 }
                 Ok(false) => {}
-                Err(e) => tracing::warn!(doc_id = %r.id, error = %e, "re-score rejected"),
+                Err(e) => tracing::warn!(doc_id = %doc.id, error = %e, "re-score rejected"),
             }
         }
     }

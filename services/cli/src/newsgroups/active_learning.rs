@@ -92,12 +92,7 @@ pub(super) async fn active_learning(
     curve.push(last_point);
     // Let the tail of the stream be scored and routed before committing.
     tokio::time::sleep(Duration::from_secs(10)).await;
-    let admin = pipeline
-        .config
-        .labeling_queue
-        .admin_token
-        .clone()
-        .context("admin token")?;
+    let admin = admin_token(pipeline)?;
     let queue = http
         .get(format!("{}/v1/admin/queue", pipeline.base_url))
         .bearer_auth(&admin)
@@ -143,6 +138,15 @@ pub(super) async fn active_learning(
     Ok(())
 }
 
+fn admin_token(pipeline: &Embedded) -> anyhow::Result<String> {
+    pipeline
+        .config
+        .labeling_queue
+        .admin_token
+        .clone()
+        .context("the benchmark's pipeline has an admin token")
+}
+
 /// Registers `count` training posts, spread over the stream, as gold items (under their own
 /// ids) and returns their (gold id, label) pairs for the simulated annotators' answer key.
 async fn register_gold(
@@ -154,12 +158,7 @@ async fn register_gold(
     if count == 0 {
         return Ok(Vec::new());
     }
-    let admin = pipeline
-        .config
-        .labeling_queue
-        .admin_token
-        .clone()
-        .context("admin token")?;
+    let admin = admin_token(pipeline)?;
     let stride = (train.len() / count).max(1);
     let mut gold = Vec::new();
     for post in train.iter().step_by(stride).take(count) {

@@ -26,14 +26,7 @@ impl Curator {
     /// - If replayed label events already name this document's task, it is recreated as that
     ///   kind regardless of threshold, stop state or capacity, so a rebuild matches history.
     pub fn offer(&mut self, item: ScoredItem, now_ms: u64) -> Result<Routing, CurationError> {
-        item.validate()?;
-        if let Some(label) = &item.label {
-            if self.config.label_index(label).is_none() {
-                return Err(CurationError::UnknownLabel {
-                    label: label.clone(),
-                });
-            }
-        }
+        self.check_item(&item)?;
         let task_id = task_id_for_doc(&item.doc_id);
         if !self.state.seen.insert(doc_fingerprint(&item.doc_id)) {
             self.state.counters.already_seen += 1;
@@ -107,6 +100,19 @@ impl Curator {
         self.state.counters.queued += 1;
         self.apply_pending(&task_id);
         Ok(Routing::Queued { task_id, evicted })
+    }
+
+    /// A valid item whose label (if any) is in the label set.
+    pub(super) fn check_item(&self, item: &ScoredItem) -> Result<(), CurationError> {
+        item.validate()?;
+        match &item.label {
+            Some(label) if self.config.label_index(label).is_none() => {
+                Err(CurationError::UnknownLabel {
+                    label: label.clone(),
+                })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// A routine task's priority: the strategy's (see [`ScoredItem::priority`]), unless the

@@ -57,14 +57,7 @@ impl Curator {
     /// nothing, when the task is gone, leased, judged or not routine (it may have been leased
     /// while the score was computed). The text is kept.
     pub fn rescore(&mut self, item: &ScoredItem) -> Result<bool, CurationError> {
-        item.validate()?;
-        if let Some(label) = &item.label {
-            if self.config.label_index(label).is_none() {
-                return Err(CurationError::UnknownLabel {
-                    label: label.clone(),
-                });
-            }
-        }
+        self.check_item(item)?;
         let task_id = task_id_for_doc(&item.doc_id);
         let Some(task) = self.state.tasks.get(&task_id) else {
             return Ok(false);
