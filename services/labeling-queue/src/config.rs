@@ -45,6 +45,9 @@ pub struct QueueServiceConfig {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RescoreConfig {
+    /// Off: open tasks keep the score they arrived with. Default true (it only runs with a
+    /// `scoring_url`).
+    pub enabled: bool,
     /// Scoring's HTTP base URL, e.g. `http://latentlabel-scoring:8080`. Also read from
     /// `LATENTLABEL_SCORING_URL`. None: open tasks keep the score they arrived with (the queue
     /// then prefers the freshest scores, see `queue.freshness`). `up` sets it to its own
@@ -61,6 +64,7 @@ pub struct RescoreConfig {
 impl Default for RescoreConfig {
     fn default() -> Self {
         Self {
+            enabled: true,
             scoring_url: None,
             interval_secs: 5,
             max_per_round: 5000,

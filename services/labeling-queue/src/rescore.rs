@@ -45,7 +45,7 @@ pub async fn rescore_loop(
     config: RescoreConfig,
     shared: Arc<Shared>,
 ) -> anyhow::Result<()> {
-    let Some(base) = config.scoring_url.clone() else {
+    let Some(base) = config.scoring_url.clone().filter(|_| config.enabled) else {
         return Ok(());
     };
     let base = base.trim_end_matches('/').to_string();

@@ -109,6 +109,9 @@ pub enum Experiment {
         /// which the auto-label threshold uses to correct for noisy human labels. 0 = none.
         #[arg(long, default_value_t = 200)]
         gold: usize,
+        /// Re-rank open tasks under each new classifier (`labeling_queue.rescore.enabled`).
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        rescore: bool,
     },
 }
 
@@ -191,9 +194,11 @@ pub async fn run(args: NewsgroupsArgs) -> anyhow::Result<()> {
         annotators,
         diversity,
         freshness,
+        rescore,
         ..
     } = &args.experiment
     {
+        config.labeling_queue.rescore.enabled = *rescore;
         if let Some(f) = freshness {
             config.labeling_queue.curation.queue.freshness = *f;
         }
