@@ -34,6 +34,7 @@ fn config() -> PipelineConfig {
     }];
     c.labeling_queue.admin_token = Some(ADMIN.into());
     c.labeling_queue.commit_every_secs = 3600;
+    c.labeling_queue.rescore.enabled = true;
     c
 }
 

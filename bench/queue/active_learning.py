@@ -43,7 +43,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--diversity", default=None, help="none (the default) or round_robin")
     ap.add_argument("--freshness", default=None, help="queue.freshness (priority per classifier version)")
-    ap.add_argument("--rescore", default=None, help="true/false: re-rank open tasks under each new classifier (default: the product's, true)")
+    ap.add_argument("--rescore", default=None, help="true/false: re-rank open tasks under each new classifier (default: the product's, false)")
     ap.add_argument("--no-run", action="store_true")
     args = ap.parse_args()
     if not os.path.exists(os.path.join(args.data, "train.jsonl.gz")):

@@ -111,7 +111,7 @@ pub async fn start_pipeline(
     )?;
     let listener = latentlabel_common::http::bind("127.0.0.1:0").await?;
     let http = format!("http://{}", listener.local_addr()?);
-    // As `latentlabel up`: the queue re-ranks open tasks through scoring's API on this listener.
+    // As `latentlabel up`: scoring's API on this listener, for the queue's re-ranking when enabled.
     if config.labeling_queue.rescore.scoring_url.is_none() {
         config.labeling_queue.rescore.scoring_url = Some(http.clone());
     }

@@ -136,7 +136,7 @@ pub async fn start_embedded(
     let ctx = crate::args::context(&service_args, Some(bootstrap.clone()), shutdown).await?;
     let listener = latentlabel_common::http::bind(&options.http_addr).await?;
     let base_url = format!("http://{}", listener.local_addr()?);
-    // The queue re-ranks its open tasks through scoring's API, which is served right here.
+    // Scoring's API is served right here, for the queue's re-ranking when it is enabled.
     if config.labeling_queue.rescore.scoring_url.is_none() {
         config.labeling_queue.rescore.scoring_url = Some(base_url.clone());
     }

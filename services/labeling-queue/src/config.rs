@@ -45,8 +45,9 @@ pub struct QueueServiceConfig {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RescoreConfig {
-    /// Off: open tasks keep the score they arrived with. Default true (it only runs with a
-    /// `scoring_url`).
+    /// Re-rank open tasks (needs `scoring_url`). Default **false**: on 20 Newsgroups it did
+    /// not make uncertainty sampling save labels (it did worse at 1,500 labels, see
+    /// bench/queue/RESULTS.md); turn it on to keep suggestions current on a slow-moving queue.
     pub enabled: bool,
     /// Scoring's HTTP base URL, e.g. `http://latentlabel-scoring:8080`. Also read from
     /// `LATENTLABEL_SCORING_URL`. None: open tasks keep the score they arrived with (the queue
@@ -64,7 +65,7 @@ pub struct RescoreConfig {
 impl Default for RescoreConfig {
     fn default() -> Self {
         Self {
-            enabled: true,
+            enabled: false,
             scoring_url: None,
             interval_secs: 5,
             max_per_round: 5000,

@@ -110,7 +110,7 @@ pub enum Experiment {
         #[arg(long, default_value_t = 200)]
         gold: usize,
         /// Re-rank open tasks under each new classifier (`labeling_queue.rescore.enabled`).
-        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        #[arg(long, default_value_t = false, action = clap::ArgAction::Set)]
         rescore: bool,
     },
 }
