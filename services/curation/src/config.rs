@@ -73,6 +73,10 @@ pub struct RoutingConfig {
     /// never sends a confident document to a human, so the threshold could never be validated
     /// below its current value and would stay at the fallback. 0 turns it off. Default: 0.1.
     pub validation_rate: f64,
+    /// Probing stops while the validation window already holds this many pairs at or above
+    /// `validation_band` (enough evidence there; on a confident stream 10 % of the band would
+    /// otherwise be a large share of all human work). Default: 1000.
+    pub validation_target: usize,
     /// Standard errors below the estimated precision the chosen threshold must still reach
     /// the target at (one-sided; 1.645 = 95 % confidence, 0 = trust the point estimate).
     /// Default: 1.645.
@@ -92,6 +96,7 @@ impl Default for RoutingConfig {
             min_gold_answers: 30,
             validation_band: 0.9,
             validation_rate: 0.1,
+            validation_target: 1000,
             precision_confidence_z: 1.645,
         }
     }

@@ -127,10 +127,11 @@ impl Curator {
     }
 
     /// Confident enough to be a candidate for a lower threshold, not confident enough to be
-    /// auto-labeled now, and in the stable-hash sample.
+    /// auto-labeled now, in the stable-hash sample, and the band still short of evidence.
     fn is_validation_probe(&self, item: &ScoredItem) -> bool {
         let r = &self.config.routing;
-        item.label.is_some()
+        self.state.band_pairs < r.validation_target
+            && item.label.is_some()
             && item.confidence >= r.validation_band
             && item.confidence < self.state.threshold
             && is_validation_sample(&item.doc_id, r.validation_rate)

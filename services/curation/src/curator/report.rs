@@ -94,6 +94,8 @@ impl Curator {
     /// two regions unequally; a dedicated validation set is better when one exists.
     pub fn recalibrate(&mut self) -> ThresholdChoice {
         let pairs: Vec<ValidationPair> = self.state.validation.iter().copied().collect();
+        let band = self.config.routing.validation_band;
+        self.state.band_pairs = pairs.iter().filter(|p| p.confidence >= band).count();
         self.calibrate_threshold(&pairs)
     }
 

@@ -105,6 +105,9 @@ pub(crate) struct State {
     /// The evidence behind the last threshold chosen from validation data.
     #[serde(default)]
     pub threshold_choice: Option<ThresholdChoice>,
+    /// Validation pairs at or above `routing.validation_band` at the last recalibration.
+    #[serde(default)]
+    pub band_pairs: usize,
     /// Last topic bucket served by round-robin.
     pub rr_cursor: Option<Option<u32>>,
 }

@@ -543,6 +543,40 @@ fn validation_probes_below_the_threshold_go_first() {
     }
 }
 
+/// Probing stops once the validation window holds `validation_target` pairs in the band.
+#[test]
+fn validation_probes_stop_when_the_band_has_evidence() {
+    let mut cfg = config();
+    cfg.routing.validation_rate = 1.0;
+    cfg.routing.validation_target = 2;
+    let mut c = curator(cfg);
+    let band_pair = ValidationPair {
+        confidence: 0.95,
+        correct: true,
+        label_accuracy: None,
+    };
+    // Two pairs in the band arrive through finalized human labels of probed documents.
+    for i in 0..2 {
+        let probe = ScoredItem {
+            confidence: 0.95,
+            ..item(&format!("p{i}"), 0.9, 1)
+        };
+        queued(c.offer(probe, 0).unwrap());
+        let task = c.lease("ann", 1).unwrap().unwrap();
+        assert_eq!(task.doc_id, format!("p{i}"));
+        c.submit(&task.task_id, "ann", "a", 2).unwrap();
+    }
+    assert_eq!(c.validation_pairs(), vec![band_pair; 2]);
+    c.recalibrate();
+    queued(c.offer(item("uncertain", 0.05, 1), 0).unwrap());
+    let late = ScoredItem {
+        confidence: 0.95,
+        ..item("late", 0.9, 1)
+    };
+    queued(c.offer(late, 0).unwrap());
+    assert_eq!(lease_doc(&mut c, "ann", 3), "uncertain");
+}
+
 #[test]
 fn cost_per_label_per_label_and_per_hour() {
     let mut cfg = config();
