@@ -126,15 +126,29 @@ impl LdaConfig {
         self.eta.unwrap_or(1.0 / self.num_topics as f32)
     }
 
-    /// Step size for update number `t` (0-based).
+    /// Step size for update number `t` (0-based), at most 1: with tau0 < 1 the formula gives
+    /// more than 1 for the first updates, which would turn the M-step's convex combination into
+    /// an extrapolation (and lambda negative).
     pub fn rho(&self, t: u64) -> f64 {
-        (self.tau0 + t as f64).powf(-self.kappa)
+        (self.tau0 + t as f64).powf(-self.kappa).min(1.0)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rho_never_exceeds_one() {
+        let config = LdaConfig {
+            tau0: 0.25,
+            ..Default::default()
+        };
+        assert_eq!(config.rho(0), 1.0);
+        assert!(config.rho(1) < 1.0);
+        assert_eq!(LdaConfig::default().rho(0), 1.0);
+        assert!((LdaConfig::default().rho(3) - 0.5).abs() < 1e-12);
+    }
 
     #[test]
     fn defaults_are_valid_and_bad_values_rejected() {
