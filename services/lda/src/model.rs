@@ -235,22 +235,17 @@ impl OnlineLda {
         };
         let (k, seed, t) = (self.num_topics(), self.config.seed, self.updates);
         let learn_alpha = self.config.learn_alpha;
-        // Longest documents first: a long post started last would leave the other threads
-        // idle at the end of the batch. Results go back to batch order (the scatter adds in
-        // that order, and each document's gamma start is keyed by its position).
-        let mut order: Vec<usize> = (0..batch.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(batch[i].len()));
-        let mut outs: Vec<(usize, DocOut)> = self.pool.install(|| {
-            order
+        self.pool.install(|| {
+            batch
                 .par_iter()
-                .with_max_len(4)
+                .enumerate()
                 .map_init(
                     || (Workspace::default(), vec![0f32; k]),
-                    |(ws, init), &i| {
+                    |(ws, init), (i, doc)| {
                         let mut r = rng::rng_for(seed, rng::DOC_GAMMA, t, i as u64);
                         rng::fill_gamma100(&mut r, init);
-                        let info = estep(&params, &batch[i], init, true, ws);
-                        let out = DocOut {
+                        let info = estep(&params, doc, init, true, ws);
+                        DocOut {
                             tokens: ws.tokens(),
                             ids: ws.ids.clone(),
                             cphi: ws.cphi.clone(),
@@ -258,14 +253,11 @@ impl OnlineLda {
                             elog_theta: learn_alpha.then(|| dirichlet_expectation(&ws.gamma)),
                             iterations: info.iterations,
                             converged: info.converged,
-                        };
-                        (i, out)
+                        }
                     },
                 )
                 .collect()
-        });
-        outs.sort_unstable_by_key(|&(i, _)| i);
-        outs.into_iter().map(|(_, out)| out).collect()
+        })
     }
 
     /// gensim's `update_alpha`: one Newton step on the Dirichlet prior, damped by rho, kept
