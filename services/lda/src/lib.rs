@@ -72,9 +72,8 @@
 //! Topics whose exp(E[log theta]) has flushed to exactly 0 add nothing to either product, so
 //! they are dropped from the block (compacted when a quarter of the width goes) and from the
 //! digamma/exp updates; only the summation order of phinorm changes.
-//! The batch's E-step runs on the model's rayon pool, longest documents first (so one long
-//! post does not finish alone); sufficient statistics are then added per word block in
-//! document order, so lambda is bit-identical for any thread count. Per-update buffers are
+//! The batch's E-step runs on the model's rayon pool; sufficient statistics are then added
+//! per word block in document order, so lambda is bit-identical for any thread count. Per-update buffers are
 //! reused between updates: freshly allocated, their pages fault in serially.
 
 pub mod batch;
