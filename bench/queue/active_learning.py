@@ -44,6 +44,7 @@ def main():
     ap.add_argument("--diversity", default=None, help="none (the default) or round_robin")
     ap.add_argument("--freshness", default=None, help="queue.freshness (priority per classifier version)")
     ap.add_argument("--rescore", default=None, help="true/false: re-rank open tasks under each new classifier (default: the product's, false)")
+    ap.add_argument("--sampling-power", default=None, help="routing.sampling_power: weighted random sampling of the queue")
     ap.add_argument("--no-run", action="store_true")
     args = ap.parse_args()
     if not os.path.exists(os.path.join(args.data, "train.jsonl.gz")):
@@ -64,6 +65,8 @@ def main():
                 cmd += ["--diversity", args.diversity]
             if args.rescore:
                 cmd += ["--rescore", args.rescore]
+            if args.sampling_power:
+                cmd += ["--sampling-power", args.sampling_power]
             print("running:", " ".join(cmd), flush=True)
             subprocess.run(cmd, check=True, env={**os.environ, "RUST_LOG": "warn"})
         results[s] = json.load(open(os.path.join(out, f"active_learning_{s}.json")))

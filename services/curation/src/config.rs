@@ -77,6 +77,10 @@ pub struct RoutingConfig {
     /// `validation_band` (enough evidence there; on a confident stream 10 % of the band would
     /// otherwise be a large share of all human work). Default: 1000.
     pub validation_target: usize,
+    /// When set, the human queue is a weighted random sample instead of strictly most
+    /// informative first: items drawn with probability proportional to
+    /// informativeness^`sampling_power` (see `ScoredItem::stochastic_priority`). Default: none.
+    pub sampling_power: Option<f64>,
     /// Standard errors below the estimated precision the chosen threshold must still reach
     /// the target at (one-sided; 1.645 = 95 % confidence, 0 = trust the point estimate).
     /// Default: 1.645.
@@ -97,6 +101,7 @@ impl Default for RoutingConfig {
             validation_band: 0.9,
             validation_rate: 0.1,
             validation_target: 1000,
+            sampling_power: None,
             precision_confidence_z: 1.645,
         }
     }
@@ -311,6 +316,11 @@ impl CurationConfig {
         check(
             unit(r.validation_rate),
             "routing.validation_rate must be in [0, 1]",
+        )?;
+        check(
+            r.sampling_power
+                .is_none_or(|p| p.is_finite() && (0.0..=2.5).contains(&p)),
+            "routing.sampling_power must be in [0, 2.5]",
         )?;
         check(
             r.precision_confidence_z.is_finite()

@@ -112,6 +112,10 @@ pub enum Experiment {
         /// Re-rank open tasks under each new classifier (`labeling_queue.rescore.enabled`).
         #[arg(long, default_value_t = false, action = clap::ArgAction::Set)]
         rescore: bool,
+        /// Sample the human queue in proportion to informativeness^P
+        /// (`routing.sampling_power`) instead of strictly most informative first.
+        #[arg(long)]
+        sampling_power: Option<f64>,
     },
 }
 
@@ -195,10 +199,12 @@ pub async fn run(args: NewsgroupsArgs) -> anyhow::Result<()> {
         diversity,
         freshness,
         rescore,
+        sampling_power,
         ..
     } = &args.experiment
     {
         config.labeling_queue.rescore.enabled = *rescore;
+        config.labeling_queue.curation.routing.sampling_power = *sampling_power;
         if let Some(f) = freshness {
             config.labeling_queue.curation.queue.freshness = *f;
         }

@@ -118,7 +118,11 @@ impl Curator {
     /// A routine task's priority: the strategy's (see [`ScoredItem::priority`]), unless the
     /// document is in the validation sample just below the threshold, which goes first.
     pub(super) fn routine_priority(&self, item: &ScoredItem) -> f64 {
-        let base = item.priority(self.config.routing.strategy, self.config.queue.freshness);
+        let (strategy, freshness) = (self.config.routing.strategy, self.config.queue.freshness);
+        let base = match self.config.routing.sampling_power {
+            Some(power) => item.stochastic_priority(strategy, freshness, power),
+            None => item.priority(strategy, freshness),
+        };
         if self.is_validation_probe(item) {
             VALIDATION_PRIORITY + base
         } else {
