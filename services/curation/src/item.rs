@@ -75,13 +75,7 @@ impl ScoredItem {
     /// `informativeness - freshness * (current - version)` is the same order.
     pub fn priority(&self, strategy: SamplingStrategy, freshness: f64) -> f64 {
         let informativeness = self.informativeness(strategy).min(MAX_INFORMATIVENESS);
-        // Capped so version * freshness stays exact in an f64 with room for the fraction.
-        let version = self
-            .classifier_version
-            .parse::<u64>()
-            .unwrap_or(0)
-            .min(1 << 30);
-        version as f64 * freshness.clamp(0.0, 1024.0) + informativeness
+        self.version_offset(freshness) + informativeness
     }
 
     /// Like [`Self::priority`], but the order among items is a weighted random sample
@@ -107,12 +101,18 @@ impl ScoredItem {
         // offset keeps the key positive (priorities must be) for power up to ~2.5.
         let sampled =
             (power * informativeness.ln() + gumbel + 40.0).clamp(0.0, MAX_INFORMATIVENESS);
+        self.version_offset(freshness) + sampled
+    }
+
+    /// `freshness` per classifier version that scored the item.
+    fn version_offset(&self, freshness: f64) -> f64 {
+        // Capped so version * freshness stays exact in an f64 with room for the fraction.
         let version = self
             .classifier_version
             .parse::<u64>()
             .unwrap_or(0)
             .min(1 << 30);
-        version as f64 * freshness.clamp(0.0, 1024.0) + sampled
+        version as f64 * freshness.clamp(0.0, 1024.0)
     }
 
     /// Informativeness under `strategy`: finite and >= 0 for a validated item, higher = ask first.
