@@ -275,7 +275,7 @@ pub(crate) fn ascii_words<'a>(s: &'a str, f: &mut impl FnMut(&'a str, bool)) {
 }
 
 /// One bit per byte of a 64-byte block (bit `i` for byte `i`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Default, Clone, Copy, Debug, PartialEq, Eq)]
 struct Masks {
     alpha: u64,
     digit: u64,
@@ -309,13 +309,7 @@ unsafe fn block_masks_sse2(block: &[u8; 64]) -> Masks {
     };
     let bits = |v: __m128i| u64::from(_mm_movemask_epi8(v) as u16);
     let set = |c: u8| _mm_set1_epi8(c as i8);
-    let mut m = Masks {
-        alpha: 0,
-        digit: 0,
-        under: 0,
-        mid_letter: 0,
-        mid_num: 0,
-    };
+    let mut m = Masks::default();
     for j in 0..4 {
         let v = _mm_loadu_si128(block.as_ptr().add(16 * j).cast());
         // Bytes >= 0x80 are negative as i8, so they fail both range tests.
@@ -347,13 +341,7 @@ unsafe fn block_masks_sse2(block: &[u8; 64]) -> Masks {
 /// [`block_masks`] from the class table: the portable version, and the reference in tests.
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 fn block_masks_table(block: &[u8; 64]) -> Masks {
-    let mut m = Masks {
-        alpha: 0,
-        digit: 0,
-        under: 0,
-        mid_letter: 0,
-        mid_num: 0,
-    };
+    let mut m = Masks::default();
     for (i, &c) in block.iter().enumerate() {
         let k = CLASS[c as usize];
         m.alpha |= u64::from(k & ALPHA != 0) << i;

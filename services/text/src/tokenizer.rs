@@ -295,15 +295,8 @@ impl Tokenizer {
     /// text (see [`Key::ascii_lower_in`]).
     #[inline(always)]
     fn ascii_fast_in(&self, text: &str, word: &str, letter: bool) -> Fast {
-        let c = &self.config;
-        if !c.keep_numbers && !letter {
-            return Fast::Drop;
-        }
-        if word.len() < c.min_token_len || word.len() > c.max_token_len {
-            return Fast::Drop;
-        }
-        if !c.lowercase {
-            return Fast::Slow;
+        if let Some(verdict) = self.ascii_prefilter(word, letter) {
+            return verdict;
         }
         let start = word.as_ptr() as usize - text.as_ptr() as usize;
         match Key::ascii_lower_in(text, start, word.len()) {
@@ -313,20 +306,27 @@ impl Tokenizer {
         }
     }
 
+    /// The checks both ASCII fast paths make before packing: number and length filters, and
+    /// whether lower-casing is on. `None` = go on and pack the word.
+    #[inline(always)]
+    fn ascii_prefilter(&self, word: &str, letter: bool) -> Option<Fast> {
+        let c = &self.config;
+        if (!c.keep_numbers && !letter)
+            || word.len() < c.min_token_len
+            || word.len() > c.max_token_len
+        {
+            return Some(Fast::Drop);
+        }
+        (!c.lowercase).then_some(Fast::Slow)
+    }
+
     /// The filters before stemming for a short ASCII word, with no copy: the segmenter already
     /// knows whether it has a letter, ASCII length is character length, and lower-casing and
     /// packing into a [`Key`] are one step. Anything unusual goes the general way.
     #[inline]
     fn ascii_fast(&self, word: &str, letter: bool) -> Fast {
-        let c = &self.config;
-        if !c.keep_numbers && !letter {
-            return Fast::Drop;
-        }
-        if word.len() < c.min_token_len || word.len() > c.max_token_len {
-            return Fast::Drop;
-        }
-        if !c.lowercase {
-            return Fast::Slow;
+        if let Some(verdict) = self.ascii_prefilter(word, letter) {
+            return verdict;
         }
         match Key::ascii_lower(word) {
             None => Fast::Slow,
