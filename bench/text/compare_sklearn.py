@@ -21,9 +21,11 @@ by CPU time of the working thread: on a shared machine the CPU figure is the fai
 
 Usage (from the repo root):
     python3 bench/text/compare_sklearn.py [--input F] [--repeat N]
-Ours runs `cargo run --release -p latentlabel-text --example tokenize_bench --` unless
-LATENTLABEL_BIN names another command taking `--input F [--repeat N] [--no-stem]` and printing
-one JSON TokenizeReport line (e.g. LATENTLABEL_BIN="latentlabel bench tokenize").
+Ours runs the product binary's `target/release/latentlabel bench tokenize` when it has been
+built (`cargo build --release`; it uses the product's allocator, mimalloc), else
+`cargo run --release -p latentlabel-text --example tokenize_bench --` (glibc malloc; ~10 %
+slower). LATENTLABEL_BIN names any other command taking `--input F [--repeat N] [--no-stem]`
+and printing one JSON TokenizeReport line.
 """
 import argparse
 import gzip
@@ -74,8 +76,11 @@ def time_sklearn_fit_transform(texts, repeat, **kwargs):
 
 def run_ours(path, repeat, extra):
     base = os.environ.get("LATENTLABEL_BIN")
+    product = REPO / "target" / "release" / "latentlabel"
     if base:
         cmd = shlex.split(base)
+    elif product.exists():
+        cmd = [str(product), "bench", "tokenize"]
     else:
         cmd = ["cargo", "run", "--quiet", "--release", "-p", "latentlabel-text",
                "--example", "tokenize_bench", "--"]
