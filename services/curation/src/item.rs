@@ -107,11 +107,7 @@ impl ScoredItem {
     /// `freshness` per classifier version that scored the item.
     fn version_offset(&self, freshness: f64) -> f64 {
         // Capped so version * freshness stays exact in an f64 with room for the fraction.
-        let version = self
-            .classifier_version
-            .parse::<u64>()
-            .unwrap_or(0)
-            .min(1 << 30);
+        let version = classifier_version_number(&self.classifier_version).min(1 << 30);
         version as f64 * freshness.clamp(0.0, 1024.0)
     }
 
@@ -128,6 +124,12 @@ impl ScoredItem {
         };
         raw.max(0.0)
     }
+}
+
+/// A classifier version as a number (versions are decimal; none or unparsable = 0, older
+/// than any fitted classifier).
+pub(crate) fn classifier_version_number(version: &str) -> u64 {
+    version.parse().unwrap_or(0)
 }
 
 /// Informativeness is capped here (entropy is at most ln C) so priorities stay well-scaled.

@@ -95,11 +95,7 @@ impl PrecisionSums {
             return None;
         }
         let n = self.items as f64;
-        let a = self.agreed as f64 / n;
-        let z2 = z * z;
-        let centre = a + z2 / (2.0 * n);
-        let spread = z * (a * (1.0 - a) / n + z2 / (4.0 * n * n)).sqrt();
-        let lower = ((centre - spread) / (1.0 + z2 / n)).max(0.0);
+        let (lower, _) = wilson_interval(self.agreed as f64, n, z);
         self.corrected(lower * n)
     }
 
@@ -107,6 +103,20 @@ impl PrecisionSums {
         (self.items > 0 && self.signal > 1e-9)
             .then(|| ((agreed - self.chance) / self.signal).clamp(0.0, 1.0))
     }
+}
+
+/// The Wilson score interval (lower, upper) for `successes` out of `n > 0` trials at `z`
+/// standard errors, clamped to [0, 1].
+pub(crate) fn wilson_interval(successes: f64, n: f64, z: f64) -> (f64, f64) {
+    let p = successes / n;
+    let z2 = z * z;
+    let centre = p + z2 / (2.0 * n);
+    let spread = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    let scale = 1.0 + z2 / n;
+    (
+        ((centre - spread) / scale).max(0.0),
+        ((centre + spread) / scale).min(1.0),
+    )
 }
 
 /// The lowest threshold whose noise-corrected precision, at its lower confidence bound

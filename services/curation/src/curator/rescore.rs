@@ -11,7 +11,7 @@
 use super::Curator;
 use crate::error::CurationError;
 use crate::hashing::task_id_for_doc;
-use crate::item::{ScoredItem, TaskKind};
+use crate::item::{classifier_version_number, ScoredItem, TaskKind};
 
 /// A task to re-score: its document id and text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +24,6 @@ impl Curator {
     /// Up to `limit` open routine tasks nobody has leased or judged yet whose classifier
     /// version is not `current`, oldest classifier version first (then queue order).
     pub fn stale_tasks(&self, current: &str, limit: usize) -> Vec<StaleTask> {
-        let version = |v: &str| v.parse::<u64>().unwrap_or(0);
         let mut stale: Vec<(u64, u64, &str, &str)> = self
             .state
             .tasks
@@ -34,7 +33,7 @@ impl Curator {
             })
             .map(|t| {
                 (
-                    version(&t.classifier_version),
+                    classifier_version_number(&t.classifier_version),
                     t.seq,
                     t.doc_id.as_str(),
                     t.text.as_str(),

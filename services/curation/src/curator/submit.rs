@@ -17,7 +17,7 @@ use crate::item::TaskKind;
 use crate::records::{
     Action, ApplyOutcome, CompletedLabel, LabelEvent, LabelSource, SubmitOutcome, TaskStatus,
 };
-use crate::threshold::ValidationPair;
+use crate::threshold::{wilson_interval, ValidationPair};
 
 impl Curator {
     /// Records `annotator`'s `label` for a task they lease. Retrying with the same label returns
@@ -462,7 +462,7 @@ impl Curator {
                 (c + a.gold_correct, n + a.gold_answered)
             })
         });
-        (answered >= min).then(|| wilson_upper(correct as f64, answered as f64, 1.2816))
+        (answered >= min).then(|| wilson_interval(correct as f64, answered as f64, 1.2816).1)
     }
 
     fn push_validation(&mut self, pair: ValidationPair) {
@@ -519,13 +519,4 @@ impl Curator {
             let _ = self.apply_label_event(&event);
         }
     }
-}
-
-/// Upper end of the Wilson score interval for `successes` out of `n` at `z` standard errors.
-fn wilson_upper(successes: f64, n: f64, z: f64) -> f64 {
-    let p = successes / n;
-    let z2 = z * z;
-    let centre = p + z2 / (2.0 * n);
-    let spread = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
-    ((centre + spread) / (1.0 + z2 / n)).min(1.0)
 }
