@@ -475,8 +475,9 @@ fn localize(batch: &[Document], num_words: usize) -> (Vec<u32>, Vec<Document>) {
 }
 
 /// Sufficient statistics sum_d theta_dk * c_dw / phinorm_dw * expElogbeta_wk, word-major
-/// (one row of kp per row of `topics`, i.e. per batch word). Parallel over word blocks; within a block documents are added in batch order,
-/// so the sums (and lambda) are identical for any thread count.
+/// (one row of kp per row of `topics`, i.e. per batch word), built in `buffer`. Parallel over
+/// word blocks; within a block documents are added in batch order, so the sums (and lambda)
+/// are identical for any thread count.
 fn scatter(topics: &ExpElogbeta, outs: &[DocOut], buffer: Vec<f32>) -> Vec<f32> {
     let kp = topics.padded_topics();
     let mut sstats = buffer;

@@ -160,13 +160,8 @@ fn fill_block_generic(
             out[j * kp + k] = t;
         }
     }
-    // Per word: subtract the largest E[log beta] before exponentiating (see `from_lambda`).
     for row in out.chunks_exact_mut(kp) {
-        let row = &mut row[..k_real];
-        let top = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        for x in row.iter_mut() {
-            *x = exp_f32(*x - top);
-        }
+        exp_scaled(&mut row[..k_real]);
     }
 }
 
@@ -192,6 +187,13 @@ fn elog_row_generic(row: &mut [f32], psi_total: &[f32]) {
     for (x, &pt) in row.iter_mut().zip(psi_total) {
         *x = digamma_f32(*x) - pt;
     }
+    exp_scaled(row);
+}
+
+/// E[log beta] row -> exp of it minus the row's largest entry, in place: the per-word scaling
+/// explained at [`ExpElogbeta::from_lambda`].
+#[inline(always)]
+fn exp_scaled(row: &mut [f32]) {
     let top = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     for x in row.iter_mut() {
         *x = exp_f32(*x - top);
