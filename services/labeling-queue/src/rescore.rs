@@ -15,6 +15,7 @@ use anyhow::Context;
 use latentlabel_common::records::{ScoredDocument, TopicWeight};
 use latentlabel_common::ServiceContext;
 use latentlabel_curation::StaleTask;
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -66,6 +67,11 @@ pub async fn rescore_loop(
     }
 }
 
+/// Sends `request` and decodes a successful JSON response.
+async fn json_response<T: DeserializeOwned>(request: reqwest::RequestBuilder) -> anyhow::Result<T> {
+    Ok(request.send().await?.error_for_status()?.json().await?)
+}
+
 /// Re-scores up to `max_per_round` stale tasks; returns how many were re-ranked.
 async fn rescore_round(
     http: &reqwest::Client,
@@ -73,14 +79,9 @@ async fn rescore_round(
     config: &RescoreConfig,
     shared: &Shared,
 ) -> anyhow::Result<usize> {
-    let info: ClassifierInfo = http
-        .get(format!("{base}/v1/classifier"))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
+    let info: ClassifierInfo = json_response(http.get(format!("{base}/v1/classifier")))
         .await
-        .context("reading scoring's /v1/classifier")?;
+        .context("scoring's /v1/classifier")?;
     let Some(version) = info.version else {
         return Ok(0);
     };
@@ -98,15 +99,12 @@ async fn rescore_round(
         struct Results {
             results: Vec<ScoreResult>,
         }
-        let scored: Results = http
+        let request = http
             .post(format!("{base}/v1/score"))
-            .json(&json!({ "documents": documents }))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
+            .json(&json!({ "documents": documents }));
+        let scored: Results = json_response(request)
             .await
-            .context("reading scoring's /v1/score results")?;
+            .context("scoring's /v1/score")?;
         let texts: std::collections::HashMap<&str, &str> = chunk
             .iter()
             .map(|t| (t.doc_id.as_str(), t.text.as_str()))
