@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Args;
 use latentlabel_common::Storage;
-use latentlabel_lda::batch::{split_heldout, train};
+use latentlabel_lda::batch::{npy_f32, split_heldout, train};
 use latentlabel_lda::{Document, LdaConfig};
 use latentlabel_lda_trainer::snapshot::{write_snapshot, Evaluation};
 use latentlabel_text::{Tokenizer, TokenizerConfig};
@@ -189,8 +189,8 @@ pub async fn run(args: LdaTrainArgs) -> anyhow::Result<()> {
     .await?
     .map_err(|e| anyhow::anyhow!("training: {e}"))?;
     if let Some(path) = &args.dump_lambda {
-        // `iter` walks in logical (row-major) order whatever the memory layout.
-        write_npy(path, model.lambda().dim(), model.lambda().iter().copied())?;
+        std::fs::write(path, npy_f32(&model.lambda()))
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     if let Some(out) = &args.out {
         let storage = Storage::from_url(out.to_str().context("--out must be valid UTF-8")?)?;
@@ -229,33 +229,6 @@ pub async fn run(args: LdaTrainArgs) -> anyhow::Result<()> {
     }
     println!("{}", serde_json::to_string(&report)?);
     Ok(())
-}
-
-/// Writes a K x V f32 matrix as NumPy .npy (format 1.0, little-endian, C order).
-fn write_npy(
-    path: &Path,
-    (rows, cols): (usize, usize),
-    values: impl ExactSizeIterator<Item = f32>,
-) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        values.len() == rows * cols,
-        "{rows} x {cols} matrix expected"
-    );
-    let mut header =
-        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
-    // Magic (6) + version (2) + header length (2) + header + '\n': a multiple of 64 bytes.
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = Vec::with_capacity(10 + header.len() + values.len() * 4);
-    out.extend_from_slice(b"\x93NUMPY\x01\x00");
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    for x in values {
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Writes documents in UCI bag-of-words format: `DIR/docword.txt` (D, W, NNZ, then 1-based

@@ -8,8 +8,7 @@
 //! Other options: --iterations N, --gamma-threshold X, --tau0 X, --kappa X, --alpha X,
 //! --eta X, --learn-alpha, --total-docs N (default: the training corpus size, as gensim).
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use latentlabel_lda::{batch, uci, LdaConfig};
@@ -79,32 +78,9 @@ fn main() -> Result<()> {
     }
     let (model, report) = batch::train(&train, words.len(), &args.config, args.passes, &heldout)?;
     if let Some(path) = &args.dump_lambda {
-        write_npy(path, &model.lambda())?;
+        std::fs::write(path, batch::npy_f32(&model.lambda()))
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     println!("{}", serde_json::to_string(&report)?);
-    Ok(())
-}
-
-/// Writes a K x V f32 matrix as NumPy .npy (format 1.0, little-endian, C order).
-fn write_npy(path: &Path, m: &ndarray::Array2<f32>) -> Result<()> {
-    let (rows, cols) = m.dim();
-    let mut header =
-        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
-    // Magic (6) + version (2) + length (2) + header + '\n' must be a multiple of 64.
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = Vec::with_capacity(10 + header.len() + m.len() * 4);
-    out.extend_from_slice(b"\x93NUMPY\x01\x00");
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    for &x in m.iter() {
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    let mut f =
-        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    f.write_all(&out)
-        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }

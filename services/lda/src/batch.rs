@@ -102,3 +102,25 @@ pub fn split_heldout(corpus: Vec<Document>, every: usize) -> (Vec<Document>, Vec
     }
     (train, heldout)
 }
+
+/// A K x V f32 matrix (e.g. [`OnlineLda::lambda`]) as NumPy `.npy` bytes (format 1.0,
+/// little-endian, C order), for side-by-side checks in Python.
+pub fn npy_f32(m: &ndarray::Array2<f32>) -> Vec<u8> {
+    let (rows, cols) = m.dim();
+    let mut header =
+        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    // Magic (6) + version (2) + header length (2) + header + '\n': a multiple of 64 bytes.
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = Vec::with_capacity(10 + header.len() + m.len() * 4);
+    out.extend_from_slice(b"\x93NUMPY\x01\x00");
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    // `iter` walks in logical (row-major) order whatever the memory layout.
+    for &x in m.iter() {
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out
+}
