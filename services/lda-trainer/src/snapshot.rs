@@ -93,17 +93,17 @@ fn topics_batch(lambda: &Array2<f32>, words: &[String]) -> anyhow::Result<Record
 }
 
 pub fn summarize_topics(model: &OnlineLda, words: &[String], n: usize) -> Vec<TopicSummary> {
-    (0..model.num_topics())
-        .map(|t| {
-            let top = model.top_words(t, n);
-            TopicSummary {
-                topic: t,
-                words: top
-                    .iter()
-                    .map(|(id, _)| words.get(*id as usize).cloned().unwrap_or_default())
-                    .collect(),
-                weights: top.iter().map(|(_, w)| *w).collect(),
-            }
+    model
+        .top_words_all(n)
+        .into_iter()
+        .enumerate()
+        .map(|(t, top)| TopicSummary {
+            topic: t,
+            words: top
+                .iter()
+                .map(|(id, _)| words.get(*id as usize).cloned().unwrap_or_default())
+                .collect(),
+            weights: top.iter().map(|(_, w)| *w).collect(),
         })
         .collect()
 }

@@ -294,14 +294,11 @@ impl Trainer {
             return Evaluation::default();
         }
         let bound = self.model.log_perplexity(&docs);
-        let top: Vec<Vec<u32>> = (0..self.model.num_topics())
-            .map(|t| {
-                self.model
-                    .top_words(t, 10)
-                    .into_iter()
-                    .map(|(id, _)| id)
-                    .collect()
-            })
+        let top: Vec<Vec<u32>> = self
+            .model
+            .top_words_all(10)
+            .into_iter()
+            .map(|words| words.into_iter().map(|(id, _)| id).collect())
             .collect();
         let c = coherence::coherence(&top, &docs);
         let finite = |x: f64| x.is_finite().then_some(x);

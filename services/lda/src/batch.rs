@@ -57,14 +57,10 @@ pub fn train(
     let train_seconds = start.elapsed().as_secs_f64();
 
     let heldout_perplexity = (-model.log_perplexity(heldout)).exp();
-    let top: Vec<Vec<u32>> = (0..model.num_topics())
-        .map(|k| {
-            model
-                .top_words(k, COHERENCE_TOP_N)
-                .into_iter()
-                .map(|(w, _)| w)
-                .collect()
-        })
+    let top: Vec<Vec<u32>> = model
+        .top_words_all(COHERENCE_TOP_N)
+        .into_iter()
+        .map(|words| words.into_iter().map(|(w, _)| w).collect())
         .collect();
     let coh = coherence(&top, corpus);
     let report = TrainReport {

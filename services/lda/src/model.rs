@@ -352,19 +352,17 @@ impl OnlineLda {
         if topic >= self.num_topics() {
             return Vec::new();
         }
-        let row = self.lambda.topic_row(topic);
-        let total: f64 = row.iter().map(|&x| x as f64).sum();
-        let mut idx: Vec<u32> = (0..row.len() as u32).collect();
-        let n = n.min(idx.len());
-        let by_weight =
-            |a: &u32, b: &u32| row[*b as usize].total_cmp(&row[*a as usize]).then(a.cmp(b));
-        if n < idx.len() && n > 0 {
-            idx.select_nth_unstable_by(n - 1, by_weight);
-        }
-        idx.truncate(n);
-        idx.sort_unstable_by(by_weight);
-        idx.into_iter()
-            .map(|w| (w, (row[w as usize] as f64 / total) as f32))
+        top_of_row(&self.lambda.topic_row(topic), n)
+    }
+
+    /// [`Self::top_words`] for every topic, from one materialisation of lambda: the store is
+    /// word-major, so each per-topic call would walk all of it with a stride of K.
+    pub fn top_words_all(&self, n: usize) -> Vec<Vec<(u32, f32)>> {
+        let lambda = self.lambda.materialize();
+        lambda
+            .rows()
+            .into_iter()
+            .map(|row| top_of_row(&row.to_vec(), n))
             .collect()
     }
 
@@ -424,6 +422,23 @@ pub(crate) fn dirichlet_expectation(gamma: &[f32]) -> Vec<f64> {
     gamma
         .iter()
         .map(|&g| digamma(g as f64) - psi_total)
+        .collect()
+}
+
+/// The `n` largest entries of `row` as (index, share of the row's total), best first (ties:
+/// lower index first).
+fn top_of_row(row: &[f32], n: usize) -> Vec<(u32, f32)> {
+    let total: f64 = row.iter().map(|&x| x as f64).sum();
+    let mut idx: Vec<u32> = (0..row.len() as u32).collect();
+    let n = n.min(idx.len());
+    let by_weight = |a: &u32, b: &u32| row[*b as usize].total_cmp(&row[*a as usize]).then(a.cmp(b));
+    if n < idx.len() && n > 0 {
+        idx.select_nth_unstable_by(n - 1, by_weight);
+    }
+    idx.truncate(n);
+    idx.sort_unstable_by(by_weight);
+    idx.into_iter()
+        .map(|w| (w, (row[w as usize] as f64 / total) as f32))
         .collect()
 }
 

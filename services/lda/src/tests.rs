@@ -331,6 +331,12 @@ fn inference_is_deterministic_and_matches_snapshot() {
         .max_by(|&a, &b| theta[a].total_cmp(&theta[b]))
         .unwrap();
     assert_eq!(best, 2, "{theta:?}");
+    // One pass over all topics gives each topic's own list.
+    let all = model.top_words_all(5);
+    assert_eq!(all.len(), 4);
+    for (t, words) in all.iter().enumerate() {
+        assert_eq!(words, &model.top_words(t, 5), "topic {t}");
+    }
     assert!(TopicInference::from_lambda(Array2::ones((2, 3)), vec![0.5], 10, 1e-3).is_err());
 }
 
