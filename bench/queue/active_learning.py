@@ -113,6 +113,11 @@ def main():
               f"{100 * d['auto_label_coverage']:.1f} % of {d['streamed']} | "
               f"{100 * human.get('accuracy', float('nan')):.1f} % | {results[s]['auto_label_threshold']} | {per} | "
               f"${cost.get('total_usd', 0):.2f}")
+    print("\n## Wrong auto-labels by the label the model gave\n")
+    for s in strategies:
+        by_label = results[s]["dataset"].get("auto_labels_by_label") or {}
+        wrong = sorted(((v["rows"] - v["correct"], k, v) for k, v in by_label.items()), reverse=True)
+        print(f"{s}: " + ", ".join(f"{k} {v['correct']}/{v['rows']}" for w, k, v in wrong if w > 0))
     json.dump(results, open(os.path.join(args.out, "comparison.json"), "w"), indent=1)
 
 

@@ -68,6 +68,7 @@ fn parse_args() -> Result<Args, Box<dyn Error>> {
                 config.calibration = match value()?.as_str() {
                     "temperature" => CalibrationMethod::Temperature,
                     "top_label_temperature" => CalibrationMethod::TopLabelTemperature,
+                    "class_top_label_temperature" => CalibrationMethod::ClassTopLabelTemperature,
                     "isotonic" => CalibrationMethod::Isotonic,
                     "none" => CalibrationMethod::None,
                     other => return Err(format!("unknown calibration {other}").into()),
@@ -195,11 +196,12 @@ fn held_out(
         CalibrationMethod::None,
         CalibrationMethod::Temperature,
         CalibrationMethod::TopLabelTemperature,
+        CalibrationMethod::ClassTopLabelTemperature,
         CalibrationMethod::Isotonic,
     ];
     for method in methods {
         let mut calibrated = model.clone();
-        calibrated.calibrate(calibration_rows, method)?;
+        calibrated.calibrate(calibration_rows, method, config.class_temperature_spread)?;
         let e = evaluate(&calibrated, test, config.ece_bins)?;
         let name = serde_json::to_value(method)?;
         by_method.insert(

@@ -9,6 +9,16 @@
 //!   exactly the confidence the labeling queue thresholds and ECE measures; the NLL fit also
 //!   answers to the tail classes and, on a model that is already nearly calibrated (many
 //!   labels), can make the top-label confidence worse (measured in bench/classify).
+//! * Class top-label temperature: the top-label temperature, then one temperature per
+//!   *predicted* class, each fitted on the calibration items predicted as that class with a
+//!   Gaussian prior on `ln(T_c / T)` (standard deviation `class_temperature_spread`) that
+//!   pulls it towards the global `T` when the class has few items. Why: one global
+//!   temperature is right on average and wrong for a class the model confuses
+//!   systematically. On 20 Newsgroups, talk.religion.misc and alt.atheism posts predicted
+//!   soc.religion.christian at confidence >= 0.99 were ~80 % right while the other classes
+//!   were ~98 % right, so the auto-label threshold could not reach 95 % precision with one
+//!   temperature. The arg-max is still untouched (each item is scaled by its own predicted
+//!   class's temperature).
 //! * Isotonic (Zadrozny & Elkan, 2002): per class, a monotone map from the raw probability
 //!   to the one-vs-rest frequency (pool-adjacent-violators, linear interpolation between
 //!   fitted points, clipped at the ends), then renormalised to sum to one.
@@ -26,6 +36,13 @@ pub enum Calibrator {
     /// `softmax(z / temperature)`; fitted by NLL or by top-label cross-entropy.
     Temperature {
         temperature: f32,
+    },
+    /// `softmax(z / class_temperatures[argmax z])`: a temperature per predicted class
+    /// (indexed like the fitted classes), fitted by top-label cross-entropy with shrinkage
+    /// towards `temperature`, the global one.
+    ClassTemperature {
+        temperature: f32,
+        class_temperatures: Vec<f32>,
     },
     /// One step function per fitted class: increasing `x` (raw probability) and `y`.
     Isotonic {
@@ -52,6 +69,15 @@ impl Calibrator {
                 let scaled: Vec<f64> = logits.iter().map(|z| z / t).collect();
                 softmax_into(&scaled, &mut p);
             }
+            Calibrator::ClassTemperature {
+                temperature,
+                class_temperatures,
+            } => {
+                let top = argmax(logits);
+                let t = f64::from(class_temperatures.get(top).copied().unwrap_or(*temperature));
+                let scaled: Vec<f64> = logits.iter().map(|z| z / t).collect();
+                softmax_into(&scaled, &mut p);
+            }
             Calibrator::Isotonic { curves } => {
                 softmax_into(logits, &mut p);
                 let raw = p.clone();
@@ -69,9 +95,11 @@ impl Calibrator {
         p
     }
 
+    /// The global temperature (1 without temperature scaling).
     pub fn temperature(&self) -> f32 {
         match self {
-            Calibrator::Temperature { temperature } => *temperature,
+            Calibrator::Temperature { temperature }
+            | Calibrator::ClassTemperature { temperature, .. } => *temperature,
             _ => 1.0,
         }
     }
@@ -89,15 +117,20 @@ fn scaled_nll(logits: &[Vec<f64>], labels: &[usize], beta: f64) -> f64 {
     total / labels.len().max(1) as f64
 }
 
-/// Mean binary cross-entropy of "arg-max is right" against the top probability of
-/// `softmax(beta * z)`. The arg-max does not depend on `beta`.
-fn scaled_top_label_bce(logits: &[Vec<f64>], labels: &[usize], beta: f64) -> f64 {
+/// Index of the largest entry (the first on ties). Temperature scaling never changes it.
+fn argmax(z: &[f64]) -> usize {
+    (0..z.len()).fold(0, |best, i| if z[i] > z[best] { i } else { best })
+}
+
+/// Total binary cross-entropy of "arg-max is right" against the top probability of
+/// `softmax(beta * z)` over the items `(z, y)`. The arg-max does not depend on `beta`.
+fn total_top_label_bce<'a>(items: impl Iterator<Item = (&'a Vec<f64>, usize)>, beta: f64) -> f64 {
     let mut total = 0.0;
-    for (z, &y) in logits.iter().zip(labels) {
+    for (z, y) in items {
         let scaled: Vec<f64> = z.iter().map(|v| v * beta).collect();
         let mut p = vec![0.0; z.len()];
         softmax_into(&scaled, &mut p);
-        let top = (0..p.len()).fold(0, |best, i| if p[i] > p[best] { i } else { best });
+        let top = argmax(&p);
         let confidence = p[top].clamp(1e-12, 1.0 - 1e-12);
         total -= if top == y {
             confidence.ln()
@@ -105,7 +138,13 @@ fn scaled_top_label_bce(logits: &[Vec<f64>], labels: &[usize], beta: f64) -> f64
             (1.0 - confidence).ln()
         };
     }
-    total / labels.len().max(1) as f64
+    total
+}
+
+/// Mean of [`total_top_label_bce`] over all calibration items.
+fn scaled_top_label_bce(logits: &[Vec<f64>], labels: &[usize], beta: f64) -> f64 {
+    total_top_label_bce(logits.iter().zip(labels.iter().copied()), beta)
+        / labels.len().max(1) as f64
 }
 
 /// Minimises `loss(beta)` over `beta = 1/T` in `[0.01, 100]`: a coarse log-spaced scan
@@ -158,6 +197,44 @@ pub(crate) fn fit_top_label_temperature(logits: &[Vec<f64>], labels: &[usize]) -
     (1.0 / search_inverse_temperature(|beta| scaled_top_label_bce(logits, labels, beta))) as f32
 }
 
+/// The global top-label temperature, then one per predicted class: the maximum a posteriori
+/// `T_c` under the class's items' top-label cross-entropy and a Gaussian prior on
+/// `ln(T_c / T)` with standard deviation `spread` (so a class with no items keeps `T`).
+pub(crate) fn fit_class_temperatures(
+    logits: &[Vec<f64>],
+    labels: &[usize],
+    classes: usize,
+    spread: f32,
+) -> Calibrator {
+    let temperature = fit_top_label_temperature(logits, labels);
+    let log_beta0 = -f64::from(temperature).ln();
+    let precision = 1.0 / (2.0 * f64::from(spread.max(1e-3)).powi(2));
+    let predicted: Vec<usize> = logits.iter().map(|z| argmax(z)).collect();
+    let class_temperatures = (0..classes)
+        .map(|c| {
+            let items = || {
+                logits
+                    .iter()
+                    .zip(labels.iter().copied())
+                    .zip(&predicted)
+                    .filter(move |(_, &top)| top == c)
+                    .map(|(item, _)| item)
+            };
+            if items().next().is_none() {
+                return temperature;
+            }
+            let beta = search_inverse_temperature(|beta| {
+                total_top_label_bce(items(), beta) + precision * (beta.ln() - log_beta0).powi(2)
+            });
+            (1.0 / beta) as f32
+        })
+        .collect();
+    Calibrator::ClassTemperature {
+        temperature,
+        class_temperatures,
+    }
+}
+
 /// Fits the calibration map of `method` from held-out logits over `classes` fitted classes
 /// (entries may be `-inf` for a class the producing model did not know).
 pub(crate) fn fit_calibrator(
@@ -165,6 +242,7 @@ pub(crate) fn fit_calibrator(
     logits: &[Vec<f64>],
     labels: &[usize],
     classes: usize,
+    class_spread: f32,
 ) -> Calibrator {
     match method {
         CalibrationMethod::None => Calibrator::None,
@@ -174,6 +252,13 @@ pub(crate) fn fit_calibrator(
         CalibrationMethod::TopLabelTemperature => Calibrator::Temperature {
             temperature: fit_top_label_temperature(logits, labels),
         },
+        CalibrationMethod::ClassTopLabelTemperature => {
+            if labels.is_empty() {
+                Calibrator::Temperature { temperature: 1.0 }
+            } else {
+                fit_class_temperatures(logits, labels, classes, class_spread)
+            }
+        }
         CalibrationMethod::Isotonic => fit_isotonic(logits, labels, classes),
     }
 }
@@ -286,6 +371,73 @@ mod tests {
         }
         let t = fit_temperature(&logits, &labels);
         assert!((t - 2.0).abs() < 0.25, "temperature {t}");
+    }
+
+    /// Labels drawn by quantiles from `softmax(z / t)` for logits `z` whose arg-max is `top`.
+    fn draws(top: usize, t: f64, logits: &mut Vec<Vec<f64>>, labels: &mut Vec<usize>) {
+        for i in 0..200 {
+            let mut z = vec![0.0, 0.0, 0.0, 0.0];
+            z[top] = 1.0 + f64::from(i % 40) / 10.0;
+            z[(top + 1) % 4] = 0.5;
+            let mut p = vec![0.0; 4];
+            softmax_into(&z.iter().map(|v| v / t).collect::<Vec<_>>(), &mut p);
+            for u in [0.05, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85, 0.95] {
+                let mut acc = 0.0;
+                let y = (0..4).find(|&c| {
+                    acc += p[c];
+                    u < acc
+                });
+                logits.push(z.clone());
+                labels.push(y.unwrap_or(3));
+            }
+        }
+    }
+
+    #[test]
+    fn class_temperatures_catch_one_over_confident_class() {
+        // Class 0's predictions are right far less often than its logits claim (true
+        // temperature 3); classes 1 and 2 are calibrated at 1; class 3 is never predicted.
+        let (mut logits, mut labels) = (Vec::new(), Vec::new());
+        draws(0, 3.0, &mut logits, &mut labels);
+        draws(1, 1.0, &mut logits, &mut labels);
+        draws(2, 1.0, &mut logits, &mut labels);
+        let Calibrator::ClassTemperature {
+            temperature,
+            class_temperatures: t,
+        } = fit_class_temperatures(&logits, &labels, 4, 0.5)
+        else {
+            panic!("wrong calibrator");
+        };
+        assert!(t[0] > 2.0, "over-confident class {t:?}");
+        assert!(
+            (t[1] - 1.0).abs() < 0.25 && (t[2] - 1.0).abs() < 0.25,
+            "{t:?}"
+        );
+        assert_eq!(
+            t[3], temperature,
+            "a class with no items keeps the global temperature"
+        );
+        // The prior binds: with a tiny spread every class stays at the global temperature.
+        let Calibrator::ClassTemperature {
+            temperature,
+            class_temperatures: tight,
+        } = fit_class_temperatures(&logits, &labels, 4, 0.001)
+        else {
+            panic!("wrong calibrator");
+        };
+        assert!(
+            tight.iter().all(|&c| (c / temperature - 1.0).abs() < 0.01),
+            "{tight:?}"
+        );
+        // Per-class scaling keeps the arg-max and yields a distribution.
+        let calibrator = Calibrator::ClassTemperature {
+            temperature: 1.0,
+            class_temperatures: t,
+        };
+        let p = calibrator.probabilities(&[3.0, 0.5, 0.0, 0.0]);
+        assert_eq!(argmax(&p), 0);
+        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        assert!(p[0] < Calibrator::None.probabilities(&[3.0, 0.5, 0.0, 0.0])[0]);
     }
 
     #[test]

@@ -15,8 +15,12 @@ pub enum CalibrationMethod {
     Temperature,
     /// One scalar temperature fitted by the cross-entropy of the top-label confidence
     /// (is the arg-max right?), i.e. fitted for what ECE and the labeling queue use.
-    #[default]
     TopLabelTemperature,
+    /// The top-label temperature, then one temperature per predicted class, shrunk towards
+    /// the global one (`class_temperature_spread`). Catches a class the model is
+    /// systematically over-confident about, which one temperature averages away.
+    #[default]
+    ClassTopLabelTemperature,
     /// One-vs-rest isotonic regression per class, then renormalised. More flexible but
     /// data hungry (a step function per class) and may change the arg-max.
     Isotonic,
@@ -46,6 +50,10 @@ pub struct ClassifierConfig {
     pub standardize: bool,
     /// How probabilities are calibrated on the calibration examples.
     pub calibration: CalibrationMethod,
+    /// [`CalibrationMethod::ClassTopLabelTemperature`]: prior standard deviation of
+    /// `ln(T_class / T)`. Small keeps every class near the global temperature; large lets a
+    /// class with a handful of calibration items move far.
+    pub class_temperature_spread: f32,
     /// Cross-fitted calibration: with `k >= 2`, [`crate::Classifier::fit_cross_calibrated`]
     /// fits the calibration map on out-of-fold predictions of `k` models trained on the
     /// other folds, then the final model on every label, so no label is withheld from
@@ -77,7 +85,8 @@ impl Default for ClassifierConfig {
             max_iterations: 500,
             tolerance: 1e-6,
             standardize: true,
-            calibration: CalibrationMethod::TopLabelTemperature,
+            calibration: CalibrationMethod::ClassTopLabelTemperature,
+            class_temperature_spread: 0.5,
             calibration_folds: 5,
             calibration_fraction: 0.15,
             evaluation_fraction: 0.15,
@@ -107,6 +116,9 @@ impl ClassifierConfig {
             return bad(
                 "calibration_fraction and evaluation_fraction must be in [0,1) with sum < 1",
             );
+        }
+        if !(self.class_temperature_spread.is_finite() && self.class_temperature_spread > 0.0) {
+            return bad("class_temperature_spread must be > 0");
         }
         if self.ece_bins == 0 {
             return bad("ece_bins must be >= 1");

@@ -112,6 +112,16 @@ impl ClassifierData {
             {
                 bad("temperature must be > 0")
             }
+            Calibrator::ClassTemperature {
+                temperature,
+                class_temperatures,
+            } if class_temperatures.len() != k
+                || !std::iter::once(temperature)
+                    .chain(class_temperatures)
+                    .all(|t| *t > 0.0 && t.is_finite()) =>
+            {
+                bad("class temperatures must be > 0, one per class")
+            }
             Calibrator::Isotonic { curves }
                 if curves.len() != k || curves.iter().any(|c| c.x.len() != c.y.len()) =>
             {
@@ -314,16 +324,22 @@ impl Classifier {
             },
         };
 
-        model.calibrate(calibration, config.calibration)?;
+        model.calibrate(
+            calibration,
+            config.calibration,
+            config.class_temperature_spread,
+        )?;
         Ok(model)
     }
 
     /// Refits only the calibration map on `calibration` (e.g. fresh held-out labels),
     /// keeping the weights. Examples of classes the model was not fitted on are ignored.
+    /// `class_spread` is [`ClassifierConfig::class_temperature_spread`].
     pub fn calibrate(
         &mut self,
         calibration: &[Example],
         method: CalibrationMethod,
+        class_spread: f32,
     ) -> Result<(), ClassifyError> {
         check_examples(&[calibration], self.data.num_classes)?;
         if let Some(e) = calibration.first() {
@@ -346,7 +362,13 @@ impl Classifier {
             .collect();
         let labels: Vec<usize> = held_out.iter().map(|e| compact[e.label]).collect();
         self.data.calibration_labels = labels.len();
-        self.data.calibrator = fit_calibrator(method, &logits, &labels, self.data.classes.len());
+        self.data.calibrator = fit_calibrator(
+            method,
+            &logits,
+            &labels,
+            self.data.classes.len(),
+            class_spread,
+        );
         Ok(())
     }
 
@@ -400,6 +422,7 @@ impl Classifier {
             &logits,
             &labels,
             model.data.classes.len(),
+            config.class_temperature_spread,
         );
         Ok(model)
     }

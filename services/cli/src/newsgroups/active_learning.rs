@@ -220,13 +220,24 @@ async fn dataset_figures(
     let m = dataset::manifest(&pipeline.ctx.storage, name, version).await?;
     let rows = dataset::read_rows(&pipeline.ctx.storage, &m).await?;
     let mut by_source: HashMap<String, (usize, usize)> = HashMap::new();
+    // Auto-labels by the label the model gave: one over-confident class can decide the
+    // overall precision, so the bench reports where the wrong ones went.
+    let mut auto_by_label: HashMap<String, (usize, usize)> = HashMap::new();
     for r in &rows {
+        let right = truth.get(&r.doc_id) == Some(&r.label);
         let entry = by_source.entry(r.source.clone()).or_default();
         entry.0 += 1;
-        if truth.get(&r.doc_id) == Some(&r.label) {
-            entry.1 += 1;
+        entry.1 += usize::from(right);
+        if r.source == "model" {
+            let entry = auto_by_label.entry(r.label.clone()).or_default();
+            entry.0 += 1;
+            entry.1 += usize::from(right);
         }
     }
+    let auto_labels_by_label: serde_json::Map<String, Value> = auto_by_label
+        .iter()
+        .map(|(label, (n, right))| (label.clone(), json!({"rows": n, "correct": right})))
+        .collect();
     let sources: serde_json::Map<String, Value> = by_source
         .iter()
         .map(|(s, (n, right))| {
@@ -243,6 +254,7 @@ async fn dataset_figures(
         "by_source": sources,
         "auto_label_precision": if auto > 0 { auto_right as f64 / auto as f64 } else { f64::NAN },
         "auto_label_coverage": auto as f64 / streamed as f64,
+        "auto_labels_by_label": auto_labels_by_label,
         "streamed": streamed,
     }))
 }
