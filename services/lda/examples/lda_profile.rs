@@ -30,6 +30,7 @@ fn main() -> Result<()> {
             "--docs" => docs = value.parse()?,
             "--threads" => config.threads = value.parse()?,
             "--batch" => config.batch_size = value.parse()?,
+            "--estep-acceleration" => config.estep_acceleration = value.parse()?,
             _ => bail!("unknown option {flag}"),
         }
     }

@@ -5,7 +5,7 @@
 //! lda_train --docword docword.nips.txt.gz --vocab vocab.nips.txt --k 50 --batch 256 \
 //!           --passes 1 --threads 1 --seed 0 --heldout-every 10 [--dump-lambda out.npy]
 //! ```
-//! Other options: --iterations N, --gamma-threshold X, --tau0 X, --kappa X, --alpha X,
+//! Other options: --iterations N, --gamma-threshold X, --estep-acceleration true|false, --tau0 X, --kappa X, --alpha X,
 //! --eta X, --learn-alpha, --total-docs N (default: the training corpus size, as gensim).
 
 use std::path::PathBuf;
@@ -51,6 +51,9 @@ fn parse() -> Result<Args> {
             "--heldout-every" => heldout_every = value.parse().map_err(|e| bad(&e))?,
             "--iterations" => config.max_iterations = value.parse().map_err(|e| bad(&e))?,
             "--gamma-threshold" => config.gamma_threshold = value.parse().map_err(|e| bad(&e))?,
+            "--estep-acceleration" => {
+                config.estep_acceleration = value.parse().map_err(|e| bad(&e))?
+            }
             "--tau0" => config.tau0 = value.parse().map_err(|e| bad(&e))?,
             "--kappa" => config.kappa = value.parse().map_err(|e| bad(&e))?,
             "--alpha" => config.alpha = Some(value.parse().map_err(|e| bad(&e))?),

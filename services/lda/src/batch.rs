@@ -27,7 +27,10 @@ pub struct TrainReport {
     /// Coherence of the top 10 words per topic against the training corpus.
     pub npmi: f64,
     pub umass: f64,
+    /// Mean E-step map evaluations per document (as [`crate::UpdateStats`]).
     pub mean_iterations: f64,
+    /// Share of training documents whose E-step stopped at `max_iterations` unconverged.
+    pub capped_fraction: f64,
     pub num_topics: usize,
     pub batch_size: usize,
     pub passes: usize,
@@ -44,7 +47,7 @@ pub fn train(
     heldout: &[Document],
 ) -> Result<(OnlineLda, TrainReport), LdaError> {
     let mut model = OnlineLda::new(config.clone(), num_words)?;
-    let (mut docs, mut tokens, mut iterations) = (0u64, 0f64, 0f64);
+    let (mut docs, mut tokens, mut iterations, mut capped) = (0u64, 0f64, 0f64, 0f64);
     let start = Instant::now();
     for _ in 0..passes {
         for chunk in corpus.chunks(config.batch_size) {
@@ -52,6 +55,7 @@ pub fn train(
             docs += stats.docs as u64;
             tokens += stats.tokens;
             iterations += stats.mean_iterations * stats.docs as f64;
+            capped += (1.0 - stats.converged_fraction) * stats.docs as f64;
         }
     }
     let train_seconds = start.elapsed().as_secs_f64();
@@ -77,6 +81,7 @@ pub fn train(
         } else {
             iterations / docs as f64
         },
+        capped_fraction: if docs == 0 { 0.0 } else { capped / docs as f64 },
         num_topics: config.num_topics,
         batch_size: config.batch_size,
         passes,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use ndarray::Array2;
 use rayon::prelude::*;
 
-use crate::config::LdaError;
+use crate::config::{LdaConfig, LdaError};
 use crate::document::Document;
 use crate::estep::{estep, EStepParams, Workspace};
 use crate::model::check_positive;
@@ -19,6 +19,7 @@ pub struct TopicInference {
     alpha: Vec<f32>,
     max_iterations: usize,
     gamma_threshold: f32,
+    accelerate: bool,
 }
 
 impl TopicInference {
@@ -33,7 +34,15 @@ impl TopicInference {
             alpha,
             max_iterations,
             gamma_threshold,
+            accelerate: LdaConfig::default().estep_acceleration,
         }
+    }
+
+    /// Switches the E-step's SQUAREM acceleration (see [`LdaConfig::estep_acceleration`]; the
+    /// default is the config's default).
+    pub fn with_acceleration(mut self, on: bool) -> Self {
+        self.accelerate = on;
+        self
     }
 
     /// Builds a snapshot from a published topic-word matrix (K x V lambda, e.g. loaded from
@@ -105,6 +114,7 @@ impl TopicInference {
             alpha: &self.alpha,
             max_iterations: self.max_iterations,
             gamma_threshold: self.gamma_threshold,
+            accelerate: self.accelerate,
         };
         let init = vec![1.0f32; self.num_topics()];
         estep(&params, doc, &init, false, ws);

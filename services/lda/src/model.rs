@@ -31,7 +31,7 @@ pub struct UpdateStats {
     pub tokens: f64,
     /// Step size used.
     pub rho: f64,
-    /// Mean E-step iterations over non-empty documents.
+    /// Mean E-step iterations (map evaluations, accelerated or not) over non-empty documents.
     pub mean_iterations: f64,
     /// Fraction of documents whose gamma converged before `max_iterations`.
     pub converged_fraction: f64,
@@ -232,6 +232,7 @@ impl OnlineLda {
             alpha: &self.alpha,
             max_iterations: self.config.max_iterations,
             gamma_threshold: self.config.gamma_threshold,
+            accelerate: self.config.estep_acceleration,
         };
         let (k, seed, t) = (self.num_topics(), self.config.seed, self.updates);
         let learn_alpha = self.config.learn_alpha;
@@ -320,6 +321,7 @@ impl OnlineLda {
             self.config.max_iterations,
             self.config.gamma_threshold,
         )
+        .with_acceleration(self.config.estep_acceleration)
     }
 
     /// gensim's `log_perplexity(heldout)`: the variational bound on `heldout` (topic term
