@@ -83,8 +83,16 @@ pub struct RoutingConfig {
     pub sampling_power: Option<f64>,
     /// Standard errors below the estimated precision the chosen threshold must still reach
     /// the target at (one-sided; 1.645 = 95 % confidence, 0 = trust the point estimate).
-    /// Default: 1.645.
+    /// Also the z of the outlier-class test. Default: 1.645.
     pub precision_confidence_z: f64,
+    /// Stop auto-labeling a label whose validation pairs at confidence >= `validation_band`
+    /// disagree with humans significantly more often than the other labels' (one-sided
+    /// two-proportion z-test at `precision_confidence_z`), until a later recalibration clears
+    /// it; its documents go to humans. One threshold cannot stop one systematically confused
+    /// class from sinking the precision of all auto-labels. Default: true.
+    pub suspend_outlier_classes: bool,
+    /// Band pairs a label needs before the outlier test judges it. Default: 10.
+    pub class_min_pairs: usize,
 }
 
 impl Default for RoutingConfig {
@@ -103,6 +111,8 @@ impl Default for RoutingConfig {
             validation_target: 1000,
             sampling_power: None,
             precision_confidence_z: 1.645,
+            suspend_outlier_classes: true,
+            class_min_pairs: 10,
         }
     }
 }

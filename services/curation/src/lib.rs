@@ -74,4 +74,6 @@ pub use records::{
     LabelSource, LeasedTask, Routing, StopReason, SubmitOutcome, TaskStatus,
 };
 pub use stats::{AgreementReport, AnnotatorStats, Counters, QueueStats};
-pub use threshold::{choose_auto_label_threshold, ThresholdChoice, ValidationPair};
+pub use threshold::{
+    choose_auto_label_threshold, outlier_classes, SuspendedClass, ThresholdChoice, ValidationPair,
+};

@@ -45,7 +45,10 @@ impl Curator {
         let confident = item
             .label
             .as_ref()
-            .filter(|_| item.confidence >= self.state.threshold)
+            .filter(|label| {
+                item.confidence >= self.state.threshold
+                    && !self.state.suspended_labels.contains(label.as_str())
+            })
             .cloned();
         let auto_label = match replayed_kind {
             Some(TaskKind::Routine) => None,

@@ -12,7 +12,9 @@ use crate::hashing::task_id_for_gold;
 use crate::item::{GoldItem, TaskKind};
 use crate::records::{CompletedLabel, DropReason, StopReason};
 use crate::stats::{AgreementReport, AnnotatorStats, QueueStats};
-use crate::threshold::{choose_auto_label_threshold, ThresholdChoice, ValidationPair};
+use crate::threshold::{
+    choose_auto_label_threshold, outlier_classes, ThresholdChoice, ValidationPair,
+};
 
 impl Curator {
     /// Why routine items do not go to humans right now, if they do not.
@@ -67,9 +69,11 @@ impl Curator {
 
     /// Chooses and adopts the threshold from an external human-labeled validation set, with the
     /// configured target precision, minimum support and fallback.
+    /// Labels whose validation pairs in the band disagree with humans significantly more than
+    /// the rest's stop being auto-labeled (`routing.suspend_outlier_classes`).
     pub fn calibrate_threshold(&mut self, validation: &[ValidationPair]) -> ThresholdChoice {
         let r = &self.config.routing;
-        let choice = choose_auto_label_threshold(
+        let mut choice = choose_auto_label_threshold(
             validation,
             r.target_precision,
             r.min_support,
@@ -77,6 +81,21 @@ impl Curator {
             self.config.labels.len(),
             r.precision_confidence_z,
         );
+        if r.suspend_outlier_classes {
+            choice.suspended = outlier_classes(
+                validation,
+                r.validation_band,
+                r.class_min_pairs,
+                r.precision_confidence_z,
+            )
+            .into_iter()
+            .filter_map(|(class, mut s)| {
+                s.label = self.config.labels.get(class as usize)?.clone();
+                Some(s)
+            })
+            .collect();
+        }
+        self.state.suspended_labels = choice.suspended.iter().map(|s| s.label.clone()).collect();
         self.state.threshold = choice.threshold;
         self.state.threshold_choice = Some(choice.clone());
         choice

@@ -404,10 +404,12 @@ impl Curator {
                 // annotator, and understating its accuracy would overstate precision.
                 _ => None,
             };
+            let machine_class = self.config.label_index(machine).map(|i| i as u32);
             self.push_validation(ValidationPair {
                 confidence: task.confidence,
                 correct,
                 label_accuracy,
+                machine_class,
             });
         }
         let completed = CompletedLabel {

@@ -554,6 +554,7 @@ fn validation_probes_stop_when_the_band_has_evidence() {
         confidence: 0.95,
         correct: true,
         label_accuracy: None,
+        machine_class: Some(0),
     };
     // Two pairs in the band arrive through finalized human labels of probed documents.
     for i in 0..2 {
@@ -738,11 +739,13 @@ fn calibration_adopts_the_threshold_that_reaches_target_precision() {
             confidence: 0.8,
             correct: true,
             label_accuracy: None,
+            machine_class: None,
         });
         v.push(ValidationPair {
             confidence: 0.7,
             correct: false,
             label_accuracy: None,
+            machine_class: None,
         });
     }
     let choice = c.calibrate_threshold(&v);
@@ -982,4 +985,49 @@ fn outbox_acknowledgement_removes_only_what_was_published() {
     c.ack_completed(seen.len());
     let left: Vec<String> = c.completed_labels().map(|l| l.label_id.clone()).collect();
     assert_eq!(left, ["a3/model"]);
+}
+
+/// A label whose band pairs disagree with humans far more often than the others' is not
+/// auto-labeled at any confidence, and a later recalibration that clears it restores it.
+#[test]
+fn an_outlier_class_goes_to_humans_until_cleared() {
+    let mut c = curator(config());
+    let pairs = |class: u32, n: usize, wrong: usize| {
+        (0..n).map(move |i| ValidationPair {
+            confidence: 0.97,
+            correct: i >= wrong,
+            label_accuracy: None,
+            machine_class: Some(class),
+        })
+    };
+    // "a": 40 pairs, 2 wrong; "b": 20 pairs, 10 wrong.
+    let v: Vec<ValidationPair> = pairs(0, 40, 2).chain(pairs(1, 20, 10)).collect();
+    let choice = c.calibrate_threshold(&v);
+    assert_eq!(choice.suspended.len(), 1, "{choice:?}");
+    assert_eq!(choice.suspended[0].label, "b");
+    let sure = |doc: &str, label: &str| ScoredItem {
+        confidence: 0.999,
+        label: Some(label.into()),
+        ..item(doc, 0.99, 1)
+    };
+    assert!(matches!(
+        c.offer(sure("x", "a"), 0).unwrap(),
+        Routing::AutoLabeled { .. }
+    ));
+    queued(c.offer(sure("y", "b"), 0).unwrap());
+    // Off by configuration, or cleared by new evidence: "b" is auto-labeled again.
+    let even: Vec<ValidationPair> = pairs(0, 40, 2).chain(pairs(1, 20, 1)).collect();
+    assert!(c.calibrate_threshold(&even).suspended.is_empty());
+    assert!(matches!(
+        c.offer(sure("z", "b"), 0).unwrap(),
+        Routing::AutoLabeled { .. }
+    ));
+    let mut cfg = config();
+    cfg.routing.suspend_outlier_classes = false;
+    let mut off = curator(cfg);
+    assert!(off.calibrate_threshold(&v).suspended.is_empty());
+    assert!(matches!(
+        off.offer(sure("y", "b"), 0).unwrap(),
+        Routing::AutoLabeled { .. }
+    ));
 }
