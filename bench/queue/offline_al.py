@@ -55,6 +55,26 @@ def select(strategy, model, X, pool_idx, batch, rng, extra):
         # Low-budget regime (Hacohen et al. 2022, TypiClust): cover the clusters, taking the
         # most typical document of the least-labeled cluster. Clusters = dominant LDA topic.
         return typical(strategy, pool_idx, batch, extra)
+    elif strategy == "margin_pc":
+        # Class-balanced uncertainty: rotate over the predicted classes, most uncertain first
+        # within each, so the batch cannot pile onto one confusable pair.
+        pred = p.argmax(axis=1)
+        order = np.lexsort((margin, pred))
+        rank = np.empty(len(order), int)
+        for c in np.unique(pred):
+            members = order[pred[order] == c]
+            rank[members] = np.arange(len(members))
+        return pool_idx[np.lexsort((margin, rank))[:batch]]
+    elif strategy.startswith("iwal"):
+        # Importance-weighted sampling (Beygelzimer et al. 2009): draw with probability q_i,
+        # a mixture of uniform and (1 - margin)^P, and train with weight 1 / (N q_i), so the
+        # training objective stays an unbiased estimate of the pool's.
+        power = float(strategy[4:] or 2)
+        u = (1 - margin) ** power
+        q = 0.5 / len(pool_idx) + 0.5 * u / u.sum()
+        chosen = rng.choice(len(pool_idx), size=batch, replace=False, p=q)
+        extra["weights"].update({int(pool_idx[i]): 1.0 / (len(pool_idx) * q[i]) for i in chosen})
+        return pool_idx[chosen]
     elif strategy == "mix":
         half = batch // 2
         top = pool_idx[np.argsort(margin, kind="stable")[:half]]
@@ -100,12 +120,15 @@ def run(strategy, X, y, Xt, yt, args, seed, extra):
     in_pool[labeled] = False
     model = None
     curve = []
+    extra["weights"] = {}
     extra["labeled_in"] = np.bincount(extra["cluster"][labeled], minlength=extra["topics"])
     while True:
         ys = answers[labeled]
         if len(set(ys)) > 1:
-            model = LogisticRegression(C=args.c, max_iter=300)
-            model.fit(X[labeled], ys)
+            model = LogisticRegression(C=args.c, max_iter=300,
+                                       class_weight="balanced" if args.balanced else None)
+            w = np.array([extra["weights"].get(i, 1.0) for i in labeled])
+            model.fit(X[labeled], ys, sample_weight=w / w.mean())
         if len(labeled) % args.eval_every < args.batch or len(labeled) >= args.budget:
             acc = float((model.predict(Xt) == yt).mean()) if model else 0.0
             curve.append((len(labeled), acc))
@@ -138,6 +161,7 @@ def main():
     ap.add_argument("--accuracy", type=float, default=0.9)
     ap.add_argument("--c", type=float, default=1.0)
     ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--balanced", action="store_true", help="class_weight='balanced'")
     ap.add_argument("--topics", type=int, default=50, help="theta columns first in the rows")
     args = ap.parse_args()
 
