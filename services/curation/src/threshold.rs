@@ -60,70 +60,94 @@ pub struct ThresholdChoice {
     pub suspended: Vec<SuspendedClass>,
 }
 
-/// A label whose machine labels disagree with humans significantly more often than every
-/// other label's in the same confidence band.
+/// A label whose machine labels the humans rejected significantly more often than its
+/// confidences promised, compared with the other labels.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SuspendedClass {
     pub label: String,
-    /// Validation pairs in the band with this machine label.
+    /// Validation pairs with this machine label.
     pub pairs: usize,
-    /// Share of them where the human disagreed.
-    pub disagreement: f64,
-    /// The same share over the other labels' pairs in the band.
-    pub others_disagreement: f64,
-    /// The two-proportion z statistic of the difference.
+    /// Pairs where the human disagreed.
+    pub disagreements: usize,
+    /// Disagreements expected from the pairs' confidences, scaled by how the other labels
+    /// fared against theirs (observed / expected over all other pairs).
+    pub expected: f64,
+    /// (observed - expected) / standard deviation.
     pub z: f64,
 }
 
-/// Machine labels (class indices) whose validation pairs at confidence `>= band` disagree with
-/// the humans more often than the other labels' pairs there, by a one-sided two-proportion
-/// z-test at `z` (at least `min_pairs` pairs of the class), with the statistics of each.
+/// Machine labels (class indices) that disagree with the humans more often than their
+/// confidences say, relative to the other labels: a one-sided test of
+/// `observed - expected` over the class's validation pairs at confidence `>= band`, where
+/// each pair is expected to disagree with probability `(1 - confidence) * r` and `r` is
+/// observed / expected over the band pairs of every other label. At least `min_pairs` pairs
+/// per judged class.
 ///
-/// Why: with one threshold for all labels, one class the model confuses systematically can
-/// sink the precision of every auto-label (on 20 Newsgroups, talk.religion.misc posts labeled
-/// soc.religion.christian at confidence >= 0.99). Certifying each class's own threshold would
-/// take hundreds of pairs per class; *comparing* classes within the band needs far fewer,
-/// because the human noise is the same for every class and cancels out of the comparison.
-/// The test only ever removes auto-labels, so a false alarm costs coverage, not precision.
+/// Why: with one threshold for all labels, one class the model confuses systematically sinks
+/// the precision of every auto-label (on 20 Newsgroups, talk.religion.misc posts labeled
+/// soc.religion.christian at confidence >= 0.99). Certifying a threshold per class would
+/// take hundreds of pairs per class. The confidence is calibrated against human labels, so
+/// it already says how often a human should disagree, and comparing with the other labels
+/// cancels a calibration error they share. Only the band counts: the over-confidence is at
+/// the top (the same class's uncertain predictions were *more* often right than promised).
+/// It only ever removes auto-labels, so a false alarm (about 5 % per judged class at z =
+/// 1.645) costs coverage, not precision.
 pub fn outlier_classes(
     validation: &[ValidationPair],
     band: f64,
     min_pairs: usize,
     z: f64,
 ) -> Vec<(u32, SuspendedClass)> {
-    let mut per_class: std::collections::BTreeMap<u32, (usize, usize)> = Default::default();
-    for p in validation.iter().filter(|p| p.confidence >= band) {
+    let in_band = |p: &&ValidationPair| p.confidence.is_finite() && p.confidence >= band;
+    #[derive(Default, Clone, Copy)]
+    struct Sums {
+        pairs: usize,
+        wrong: usize,
+        expected: f64,
+    }
+    let mut per_class: std::collections::BTreeMap<u32, Sums> = Default::default();
+    for p in validation.iter().filter(in_band) {
         if let Some(c) = p.machine_class {
-            let entry = per_class.entry(c).or_default();
-            entry.0 += 1;
-            entry.1 += usize::from(!p.correct);
+            let sums = per_class.entry(c).or_default();
+            sums.pairs += 1;
+            sums.wrong += usize::from(!p.correct);
+            sums.expected += 1.0 - p.confidence.clamp(0.0, 1.0);
         }
     }
-    let (total, total_wrong) = per_class
-        .values()
-        .fold((0, 0), |(n, d), &(cn, cd)| (n + cn, d + cd));
+    let total = per_class.values().fold(Sums::default(), |t, s| Sums {
+        pairs: t.pairs + s.pairs,
+        wrong: t.wrong + s.wrong,
+        expected: t.expected + s.expected,
+    });
     per_class
         .iter()
-        .filter(|(_, &(n, _))| n >= min_pairs.max(1) && n < total)
-        .filter_map(|(&class, &(n, wrong))| {
-            let (others, others_wrong) = (total - n, total_wrong - wrong);
-            let (p_class, p_others) =
-                (wrong as f64 / n as f64, others_wrong as f64 / others as f64);
-            let pooled = total_wrong as f64 / total as f64;
-            let se = (pooled * (1.0 - pooled) * (1.0 / n as f64 + 1.0 / others as f64)).sqrt();
-            let statistic = if se > 0.0 {
-                (p_class - p_others) / se
-            } else {
-                0.0
-            };
+        .filter(|(_, s)| s.pairs >= min_pairs.max(1))
+        .filter_map(|(&class, s)| {
+            let (others_wrong, others_expected) =
+                (total.wrong - s.wrong, total.expected - s.expected);
+            if others_expected <= 0.0 || others_wrong == 0 {
+                return None; // nothing to compare with
+            }
+            let ratio = others_wrong as f64 / others_expected;
+            let (mut expected, mut variance) = (0.0, 0.0);
+            for p in validation
+                .iter()
+                .filter(in_band)
+                .filter(|p| p.machine_class == Some(class))
+            {
+                let q = ((1.0 - p.confidence.clamp(0.0, 1.0)) * ratio).clamp(0.0, 1.0);
+                expected += q;
+                variance += q * (1.0 - q);
+            }
+            let statistic = (s.wrong as f64 - expected) / variance.max(1e-9).sqrt();
             (statistic >= z).then(|| {
                 (
                     class,
                     SuspendedClass {
                         label: String::new(),
-                        pairs: n,
-                        disagreement: p_class,
-                        others_disagreement: p_others,
+                        pairs: s.pairs,
+                        disagreements: s.wrong,
+                        expected,
                         z: statistic,
                     },
                 )
@@ -299,28 +323,31 @@ mod tests {
     }
 
     #[test]
-    fn a_class_far_worse_than_the_rest_in_the_band_is_suspended() {
-        // Classes 0-4: 40 pairs each in the band, 4 wrong (10 %: the human noise). Class 5:
-        // 15 pairs, 6 wrong (40 %). Below the band, class 6 is terrible but out of scope.
-        let mut v: Vec<ValidationPair> = (0..5).flat_map(|c| class_pairs(c, 40, 4, 0.95)).collect();
-        v.extend(class_pairs(5, 15, 6, 0.97));
-        v.extend(class_pairs(6, 30, 25, 0.5));
+    fn a_class_wrong_more_often_than_its_confidence_says_is_suspended() {
+        // Classes 0-4: 40 pairs each at confidence 0.9, 4 wrong (as promised). Class 5: 15
+        // pairs at 0.9, 6 wrong (40 % where 10 % was promised).
+        let mut v: Vec<ValidationPair> = (0..5).flat_map(|c| class_pairs(c, 40, 4, 0.9)).collect();
+        v.extend(class_pairs(5, 15, 6, 0.9));
         let out = outlier_classes(&v, 0.9, 10, 1.645);
         assert_eq!(out.len(), 1, "{out:?}");
         let (class, s) = &out[0];
-        assert_eq!(*class, 5);
-        assert_eq!(s.pairs, 15);
-        assert!(
-            (s.disagreement - 0.4).abs() < 1e-12 && (s.others_disagreement - 0.1).abs() < 1e-12
-        );
-        assert!(s.z > 1.645);
-        // Too few pairs: not judged. Same rate as the rest: not suspended.
+        assert_eq!((*class, s.pairs, s.disagreements), (5, 15, 6));
+        assert!((s.expected - 1.5).abs() < 1e-9 && s.z > 1.645, "{s:?}");
+        // Too few pairs: not judged.
         assert!(outlier_classes(&v, 0.9, 16, 1.645).is_empty());
-        let even: Vec<ValidationPair> = (0..6).flat_map(|c| class_pairs(c, 40, 4, 0.95)).collect();
-        assert!(outlier_classes(&even, 0.9, 10, 1.645).is_empty());
-        // Pairs without a machine class and a band above every pair: nothing to judge.
+        // Low confidence explains many disagreements: 6 of 15 at confidence 0.6 is as promised.
+        let mut honest: Vec<ValidationPair> =
+            (0..5).flat_map(|c| class_pairs(c, 40, 4, 0.9)).collect();
+        honest.extend(class_pairs(5, 15, 6, 0.6));
+        assert!(outlier_classes(&honest, 0.5, 10, 1.645).is_empty());
+        // A calibration error shared by every class is no reason to single one out.
+        let shared: Vec<ValidationPair> =
+            (0..6).flat_map(|c| class_pairs(c, 40, 12, 0.9)).collect();
+        assert!(outlier_classes(&shared, 0.9, 10, 1.645).is_empty());
+        // Below the band nothing counts.
+        assert!(outlier_classes(&v, 0.95, 10, 1.645).is_empty());
+        // Pairs without a machine class: nothing to judge.
         assert!(outlier_classes(&[pair(0.99, false); 50], 0.9, 10, 1.645).is_empty());
-        assert!(outlier_classes(&v, 0.99, 10, 1.645).is_empty());
     }
 
     /// Calibrated synthetic data: an item at confidence c is correct with probability c

@@ -59,6 +59,7 @@ pub async fn start(ctx: &ServiceContext, config: QueueServiceConfig) -> anyhow::
         display: Mutex::new(display),
         rows: Mutex::new(rebuilt.rows),
         rows_since_commit: Mutex::new(0),
+        publishing: tokio::sync::Mutex::new(()),
     });
     if let Ok(Some(v)) = ctx
         .storage

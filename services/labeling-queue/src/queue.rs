@@ -80,6 +80,11 @@ pub struct Shared {
     pub rows: Mutex<BTreeMap<String, DatasetRow>>,
     /// Labels added to `rows` since the last commit.
     pub rows_since_commit: Mutex<usize>,
+    /// Held across one whole outbox publication (read, produce, add rows, acknowledge). Two
+    /// publishers at once would both send the same labels and both acknowledge them, the
+    /// second dropping newer labels unsent; and a dataset commit must wait for a publication
+    /// in flight, or it misses labels the annotator already got a 200 for.
+    pub publishing: tokio::sync::Mutex<()>,
 }
 
 pub fn scored_item(doc: &ScoredDocument) -> ScoredItem {

@@ -284,6 +284,7 @@ fn offer(shared: &Shared, doc: &ScoredDocument) {
 
 /// Publishes finalized labels, adds them to the dataset rows, then acknowledges them.
 pub async fn publish_outbox(ctx: &ServiceContext, shared: &Shared) -> anyhow::Result<()> {
+    let _one_at_a_time = shared.publishing.lock().await;
     let pending: Vec<_> = match shared.curator.lock() {
         Ok(c) => c.completed_labels().cloned().collect(),
         Err(_) => anyhow::bail!("curator lock poisoned"),

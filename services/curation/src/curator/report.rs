@@ -69,8 +69,9 @@ impl Curator {
 
     /// Chooses and adopts the threshold from an external human-labeled validation set, with the
     /// configured target precision, minimum support and fallback.
-    /// Labels whose validation pairs in the band disagree with humans significantly more than
-    /// the rest's stop being auto-labeled (`routing.suspend_outlier_classes`).
+    /// Labels whose validation pairs disagree with humans significantly more often than their
+    /// confidences say, relative to the other labels, stop being auto-labeled
+    /// (`routing.suspend_outlier_classes`, [`outlier_classes`]).
     pub fn calibrate_threshold(&mut self, validation: &[ValidationPair]) -> ThresholdChoice {
         let r = &self.config.routing;
         let mut choice = choose_auto_label_threshold(

@@ -987,8 +987,8 @@ fn outbox_acknowledgement_removes_only_what_was_published() {
     assert_eq!(left, ["a3/model"]);
 }
 
-/// A label whose band pairs disagree with humans far more often than the others' is not
-/// auto-labeled at any confidence, and a later recalibration that clears it restores it.
+/// A label whose pairs disagree with humans far more often than promised, unlike the others',
+/// is not auto-labeled at any confidence, and a later recalibration that clears it restores it.
 #[test]
 fn an_outlier_class_goes_to_humans_until_cleared() {
     let mut c = curator(config());
