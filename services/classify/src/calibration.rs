@@ -415,7 +415,10 @@ mod tests {
         };
         assert!(t[0] > 2.0, "over-confident class {t:?}");
         // Calibrated classes would sharpen below the (blended) global temperature; they keep it.
-        assert!(temperature > 1.0 && t[0] > temperature, "{temperature} {t:?}");
+        assert!(
+            temperature > 1.0 && t[0] > temperature,
+            "{temperature} {t:?}"
+        );
         assert_eq!((t[1], t[2]), (temperature, temperature), "{t:?}");
         assert_eq!(
             t[3], temperature,
