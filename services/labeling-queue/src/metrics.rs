@@ -77,6 +77,20 @@ pub static AUTO_PRECISION: LazyLock<Gauge> = LazyLock::new(|| {
     )
     .expect("registering metric")
 });
+pub static AUTO_THRESHOLD: LazyLock<Gauge> = LazyLock::new(|| {
+    register_gauge!(
+        "latentlabel_auto_label_threshold",
+        "Calibrated confidence at or above which a machine label is accepted."
+    )
+    .expect("registering metric")
+});
+pub static SUSPENDED_LABELS: LazyLock<IntGauge> = LazyLock::new(|| {
+    register_int_gauge!(
+        "latentlabel_auto_label_suspended_labels",
+        "Labels the machine may not give on its own (outlier classes)."
+    )
+    .expect("registering metric")
+});
 pub static DATASET_VERSION: LazyLock<IntGauge> = LazyLock::new(|| {
     register_int_gauge!(
         "latentlabel_dataset_version",
@@ -114,6 +128,8 @@ pub fn init(annotators: &[String]) {
     LazyLock::force(&BUDGET_REMAINING);
     LazyLock::force(&HUMAN_ROUTING);
     LazyLock::force(&AUTO_PRECISION);
+    LazyLock::force(&AUTO_THRESHOLD);
+    LazyLock::force(&SUSPENDED_LABELS);
     LazyLock::force(&DATASET_VERSION);
     LazyLock::force(&DATASET_ROWS);
 }

@@ -437,6 +437,11 @@ fn export_metrics(shared: &Shared, spend_seen: &mut [f64; 2]) {
     let cost = c.cost_summary();
     let agreement = c.agreement();
     let annotators = c.all_annotator_stats();
+    metrics::AUTO_THRESHOLD.set(c.auto_label_threshold());
+    metrics::SUSPENDED_LABELS.set(
+        c.threshold_choice()
+            .map_or(0, |choice| choice.suspended.len() as i64),
+    );
     // Cohen's kappa is pairwise: report it for the two annotators with the most labels.
     let mut busiest: Vec<_> = annotators
         .iter()
