@@ -174,14 +174,15 @@ fn reference_update(
     (1.0 - rho) * &lam + rho * (eta + scale * sstats)
 }
 
-#[test]
-fn optimised_update_matches_f64_reference() {
+/// Updates a model twice on a small synthetic corpus and checks the second update's lambda
+/// against [`reference_update`] run for `iterations` E-step iterations from the same gamma.
+fn check_against_f64_reference(iterations: usize, gamma_threshold: f32, estep_acceleration: bool) {
     let (_, corpus) = synthetic(11, 3, 9, 6, 20);
     let config = LdaConfig {
         num_topics: 3,
-        max_iterations: 40,
-        gamma_threshold: 0.0, // run every iteration so both sides do the same work
-        estep_acceleration: false,
+        max_iterations: iterations,
+        gamma_threshold,
+        estep_acceleration,
         tau0: 4.0,
         kappa: 0.7,
         total_docs: Some(50),
@@ -199,21 +200,26 @@ fn optimised_update_matches_f64_reference() {
             g
         })
         .collect();
-    let rho = config.rho(1);
     let want = reference_update(
         &before,
         1.0 / 3.0,
         1.0 / 3.0,
         &corpus[3..],
         &inits,
-        40,
-        rho,
+        iterations,
+        config.rho(1),
         50.0,
     );
     model.update(&corpus[3..]);
     for (got, want) in model.lambda().iter().zip(want.iter()) {
         assert_relative_eq!(*got as f64, *want, max_relative = 1e-4);
     }
+}
+
+#[test]
+fn optimised_update_matches_f64_reference() {
+    // Threshold 0: every iteration runs, so both sides do the same work.
+    check_against_f64_reference(40, 0.0, false);
 }
 
 #[test]
@@ -381,42 +387,7 @@ fn words_first_seen_after_the_first_batch_are_learned() {
 /// many plain iterations.
 #[test]
 fn converged_update_matches_f64_reference_in_both_modes() {
-    let (_, corpus) = synthetic(11, 3, 9, 6, 20);
     for estep_acceleration in [false, true] {
-        let config = LdaConfig {
-            num_topics: 3,
-            max_iterations: 2000,
-            gamma_threshold: 1e-6,
-            estep_acceleration,
-            tau0: 4.0,
-            kappa: 0.7,
-            total_docs: Some(50),
-            seed: 5,
-            ..Default::default()
-        };
-        let mut model = OnlineLda::new(config.clone(), 9).unwrap();
-        model.update(&corpus[..3]);
-        let before = model.lambda().clone();
-        let inits: Vec<Vec<f32>> = (0..3)
-            .map(|i| {
-                let mut g = vec![0f32; 3];
-                rng::fill_gamma100(&mut rng::rng_for(5, rng::DOC_GAMMA, 1, i), &mut g);
-                g
-            })
-            .collect();
-        let want = reference_update(
-            &before,
-            1.0 / 3.0,
-            1.0 / 3.0,
-            &corpus[3..],
-            &inits,
-            2000,
-            config.rho(1),
-            50.0,
-        );
-        model.update(&corpus[3..]);
-        for (got, want) in model.lambda().iter().zip(want.iter()) {
-            assert_relative_eq!(*got as f64, *want, max_relative = 1e-4);
-        }
+        check_against_f64_reference(2000, 1e-6, estep_acceleration);
     }
 }
