@@ -172,15 +172,32 @@ fn iterate_plain<M: MulAdd>(
     psi_alpha_max: f32,
 ) -> EStepInfo {
     let mut info = EStepInfo::default();
-    for _ in 0..p.max_iterations {
-        info.iterations += 1;
-        if map_step::<M>(p, ws, psi_alpha_max) < p.gamma_threshold {
-            info.converged = true;
-            break;
-        }
-        shrink_active(ws);
-    }
+    while !counted_step::<M>(p, ws, psi_alpha_max, &mut info, true) {}
     info
+}
+
+/// One map evaluation counted against `max_iterations`; true when the document is done (cap
+/// reached, or `testable` and the change fell below the threshold). A step taken from an
+/// extrapolated point is not `testable`: its change measures the jump, not convergence.
+#[inline(always)]
+fn counted_step<M: MulAdd>(
+    p: &EStepParams<'_>,
+    ws: &mut Workspace,
+    psi_alpha_max: f32,
+    info: &mut EStepInfo,
+    testable: bool,
+) -> bool {
+    if info.iterations == p.max_iterations {
+        return true;
+    }
+    info.iterations += 1;
+    let change = map_step::<M>(p, ws, psi_alpha_max);
+    if testable && change < p.gamma_threshold {
+        info.converged = true;
+        return true;
+    }
+    shrink_active(ws);
+    false
 }
 
 /// The plain iteration accelerated by SQUAREM (Varadhan & Roland 2008, scheme SqS3): from
@@ -198,20 +215,8 @@ fn iterate_squarem<M: MulAdd>(
     psi_alpha_max: f32,
 ) -> EStepInfo {
     let mut info = EStepInfo::default();
-    // One map evaluation; true when the document is done. The stabilising step's change is
-    // measured from an extrapolated point, so it is not a convergence test.
     let step = |ws: &mut Workspace, info: &mut EStepInfo, testable: bool| {
-        if info.iterations == p.max_iterations {
-            return true;
-        }
-        info.iterations += 1;
-        let change = map_step::<M>(p, ws, psi_alpha_max);
-        if testable && change < p.gamma_threshold {
-            info.converged = true;
-            return true;
-        }
-        shrink_active(ws);
-        false
+        counted_step::<M>(p, ws, psi_alpha_max, info, testable)
     };
     loop {
         ws.x0.clone_from(&ws.gamma);
