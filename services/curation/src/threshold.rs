@@ -76,8 +76,8 @@ pub struct SuspendedClass {
     pub z: f64,
 }
 
-/// Machine labels (class indices) that disagree with the humans more often than their
-/// confidences say, relative to the other labels: a one-sided test of
+/// Machine labels (class indices into `labels`) that disagree with the humans more often than
+/// their confidences say, relative to the other labels: a one-sided test of
 /// `observed - expected` over the class's validation pairs at confidence `>= band`, where
 /// each pair is expected to disagree with probability `(1 - confidence) * r` and `r` is
 /// observed / expected over the band pairs of every other label. At least `min_pairs` pairs
@@ -94,10 +94,11 @@ pub struct SuspendedClass {
 /// 1.645) costs coverage, not precision.
 pub fn outlier_classes(
     validation: &[ValidationPair],
+    labels: &[String],
     band: f64,
     min_pairs: usize,
     z: f64,
-) -> Vec<(u32, SuspendedClass)> {
+) -> Vec<SuspendedClass> {
     let in_band = |p: &&ValidationPair| p.confidence.is_finite() && p.confidence >= band;
     #[derive(Default, Clone, Copy)]
     struct Sums {
@@ -140,17 +141,15 @@ pub fn outlier_classes(
                 variance += q * (1.0 - q);
             }
             let statistic = (s.wrong as f64 - expected) / variance.max(1e-9).sqrt();
-            (statistic >= z).then(|| {
-                (
-                    class,
-                    SuspendedClass {
-                        label: String::new(),
-                        pairs: s.pairs,
-                        disagreements: s.wrong,
-                        expected,
-                        z: statistic,
-                    },
-                )
+            if statistic < z {
+                return None;
+            }
+            Some(SuspendedClass {
+                label: labels.get(class as usize)?.clone(),
+                pairs: s.pairs,
+                disagreements: s.wrong,
+                expected,
+                z: statistic,
             })
         })
         .collect()
@@ -313,6 +312,11 @@ mod tests {
         }
     }
 
+    /// Label names c0..c9 for class indices 0..9.
+    fn names() -> Vec<String> {
+        (0..10).map(|c| format!("c{c}")).collect()
+    }
+
     fn class_pairs(class: u32, n: usize, wrong: usize, confidence: f64) -> Vec<ValidationPair> {
         (0..n)
             .map(|i| ValidationPair {
@@ -328,26 +332,26 @@ mod tests {
         // pairs at 0.9, 6 wrong (40 % where 10 % was promised).
         let mut v: Vec<ValidationPair> = (0..5).flat_map(|c| class_pairs(c, 40, 4, 0.9)).collect();
         v.extend(class_pairs(5, 15, 6, 0.9));
-        let out = outlier_classes(&v, 0.9, 10, 1.645);
+        let out = outlier_classes(&v, &names(), 0.9, 10, 1.645);
         assert_eq!(out.len(), 1, "{out:?}");
-        let (class, s) = &out[0];
-        assert_eq!((*class, s.pairs, s.disagreements), (5, 15, 6));
+        let s = &out[0];
+        assert_eq!((s.label.as_str(), s.pairs, s.disagreements), ("c5", 15, 6));
         assert!((s.expected - 1.5).abs() < 1e-9 && s.z > 1.645, "{s:?}");
         // Too few pairs: not judged.
-        assert!(outlier_classes(&v, 0.9, 16, 1.645).is_empty());
+        assert!(outlier_classes(&v, &names(), 0.9, 16, 1.645).is_empty());
         // Low confidence explains many disagreements: 6 of 15 at confidence 0.6 is as promised.
         let mut honest: Vec<ValidationPair> =
             (0..5).flat_map(|c| class_pairs(c, 40, 4, 0.9)).collect();
         honest.extend(class_pairs(5, 15, 6, 0.6));
-        assert!(outlier_classes(&honest, 0.5, 10, 1.645).is_empty());
+        assert!(outlier_classes(&honest, &names(), 0.5, 10, 1.645).is_empty());
         // A calibration error shared by every class is no reason to single one out.
         let shared: Vec<ValidationPair> =
             (0..6).flat_map(|c| class_pairs(c, 40, 12, 0.9)).collect();
-        assert!(outlier_classes(&shared, 0.9, 10, 1.645).is_empty());
+        assert!(outlier_classes(&shared, &names(), 0.9, 10, 1.645).is_empty());
         // Below the band nothing counts.
-        assert!(outlier_classes(&v, 0.95, 10, 1.645).is_empty());
+        assert!(outlier_classes(&v, &names(), 0.95, 10, 1.645).is_empty());
         // Pairs without a machine class: nothing to judge.
-        assert!(outlier_classes(&[pair(0.99, false); 50], 0.9, 10, 1.645).is_empty());
+        assert!(outlier_classes(&[pair(0.99, false); 50], &names(), 0.9, 10, 1.645).is_empty());
     }
 
     /// Calibrated synthetic data: an item at confidence c is correct with probability c

@@ -45,10 +45,7 @@ impl Curator {
         let confident = item
             .label
             .as_ref()
-            .filter(|label| {
-                item.confidence >= self.state.threshold
-                    && !self.state.suspended_labels.contains(label.as_str())
-            })
+            .filter(|label| item.confidence >= self.state.threshold && !self.is_suspended(label))
             .cloned();
         let auto_label = match replayed_kind {
             Some(TaskKind::Routine) => None,

@@ -85,18 +85,12 @@ impl Curator {
         if r.suspend_outlier_classes {
             choice.suspended = outlier_classes(
                 validation,
+                &self.config.labels,
                 r.validation_band,
                 r.class_min_pairs,
                 r.precision_confidence_z,
-            )
-            .into_iter()
-            .filter_map(|(class, mut s)| {
-                s.label = self.config.labels.get(class as usize)?.clone();
-                Some(s)
-            })
-            .collect();
+            );
         }
-        self.state.suspended_labels = choice.suspended.iter().map(|s| s.label.clone()).collect();
         self.state.threshold = choice.threshold;
         self.state.threshold_choice = Some(choice.clone());
         choice
@@ -105,6 +99,12 @@ impl Curator {
     /// The evidence behind the last threshold chosen from validation data, if any.
     pub fn threshold_choice(&self) -> Option<&ThresholdChoice> {
         self.state.threshold_choice.as_ref()
+    }
+
+    /// Whether `label` is an outlier class of the last threshold choice (not auto-labeled).
+    pub fn is_suspended(&self, label: &str) -> bool {
+        self.threshold_choice()
+            .is_some_and(|choice| choice.suspended.iter().any(|s| s.label == label))
     }
 
     /// Like [`calibrate_threshold`](Self::calibrate_threshold) on the pairs the queue collected

@@ -108,9 +108,6 @@ pub(crate) struct State {
     /// Validation pairs at or above `routing.validation_band` at the last recalibration.
     #[serde(default)]
     pub band_pairs: usize,
-    /// Labels the machine may not give on its own (outlier classes at the last recalibration).
-    #[serde(default)]
-    pub suspended_labels: BTreeSet<String>,
     /// Last topic bucket served by round-robin.
     pub rr_cursor: Option<Option<u32>>,
 }
