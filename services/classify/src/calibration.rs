@@ -406,13 +406,15 @@ mod tests {
         draws(0, 3.0, &mut logits, &mut labels);
         draws(1, 1.0, &mut logits, &mut labels);
         draws(2, 1.0, &mut logits, &mut labels);
-        let Calibrator::ClassTemperature {
-            temperature,
-            class_temperatures: t,
-        } = fit_class_temperatures(&logits, &labels, 4, 0.5)
-        else {
-            panic!("wrong calibrator");
+        // (global temperature, per-class temperatures) fitted with a prior spread.
+        let fit = |spread| match fit_class_temperatures(&logits, &labels, 4, spread) {
+            Calibrator::ClassTemperature {
+                temperature,
+                class_temperatures,
+            } => (temperature, class_temperatures),
+            other => panic!("wrong calibrator {other:?}"),
         };
+        let (temperature, t) = fit(0.5);
         assert!(t[0] > 2.0, "over-confident class {t:?}");
         // Calibrated classes would sharpen below the (blended) global temperature; they keep it.
         assert!(
@@ -425,13 +427,7 @@ mod tests {
             "a class with no items keeps the global temperature"
         );
         // The prior binds: with a tiny spread every class stays at the global temperature.
-        let Calibrator::ClassTemperature {
-            temperature,
-            class_temperatures: tight,
-        } = fit_class_temperatures(&logits, &labels, 4, 0.001)
-        else {
-            panic!("wrong calibrator");
-        };
+        let (temperature, tight) = fit(0.001);
         assert!(
             tight.iter().all(|&c| (c / temperature - 1.0).abs() < 0.01),
             "{tight:?}"
