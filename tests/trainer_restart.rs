@@ -38,6 +38,7 @@ fn documents(range: std::ops::Range<usize>) -> Vec<TokenizedDocument> {
                 source: None,
                 metadata: Default::default(),
                 ingested_at_ms: 0,
+                context_terms: Vec::new(),
             }
         })
         .collect()

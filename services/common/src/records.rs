@@ -36,6 +36,9 @@ pub struct TokenizedDocument {
     pub source: Option<String>,
     pub metadata: HashMap<String, String>,
     pub ingested_at_ms: i64,
+    /// Classifier-only terms (Subject, quoted replies); empty from producers that predate it.
+    #[serde(default)]
+    pub context_terms: Vec<TermCount>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -51,13 +51,16 @@ impl IngestTransform {
         let raw = decode(record, &self.codec).await?;
         // decode() always fills the id.
         let id = raw.id.clone().unwrap_or_default();
-        let processed = self.tokenizer.process(&raw.text);
+        let prepared = self.tokenizer.prepare(&raw.text);
+        let processed = prepared.processed;
         if processed.terms.is_empty() {
             return Err(Rejection::new(
                 "empty",
                 format!("document {id:?} has no tokens after preprocessing"),
             ));
         }
+        // Duplicates are judged on the cleaned body: a reply that only adds quotes or another
+        // Subject says nothing new.
         let digest = sha2::Sha256::digest(processed.display_text.as_bytes());
         let mut short = [0u8; 16];
         short.copy_from_slice(&digest[..16]);
@@ -83,21 +86,15 @@ impl IngestTransform {
         };
         Ok(TokenizedDocument {
             id,
-            text: processed.display_text,
-            terms: processed
-                .terms
-                .into_iter()
-                .map(|(term, count)| TermCount {
-                    term,
-                    count: count as i32,
-                })
-                .collect(),
+            text: prepared.text,
+            terms: term_counts(processed.terms),
             token_count: processed.token_count as i32,
             content_hash: hex::encode(digest),
             duplicate_of,
             source: raw.source,
             metadata: raw.metadata,
             ingested_at_ms: now_ms(),
+            context_terms: term_counts(prepared.context_terms),
         })
     }
 
@@ -121,6 +118,16 @@ impl IngestTransform {
             }
         }
     }
+}
+
+fn term_counts(terms: Vec<(String, u32)>) -> Vec<TermCount> {
+    terms
+        .into_iter()
+        .map(|(term, count)| TermCount {
+            term,
+            count: count.min(i32::MAX as u32) as i32,
+        })
+        .collect()
 }
 
 impl Transform for IngestTransform {

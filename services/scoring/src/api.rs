@@ -80,16 +80,12 @@ async fn score_handler(
     })?;
     let classifier = state.classifier.get();
     let run = |text: &str| -> Score {
-        let processed = state.tokenizer.process(text);
-        let terms: Vec<(&str, u32)> = processed
-            .terms
-            .iter()
-            .map(|(w, c)| (w.as_str(), *c))
-            .collect();
+        let prepared = state.tokenizer.prepare(text);
         score(
             &model,
             &classifier,
-            &terms,
+            &borrowed(&prepared.processed.terms),
+            &borrowed(&prepared.context_terms),
             state.config.top_topics,
             state.config.top_words,
         )
@@ -205,4 +201,8 @@ pub fn openapi() -> Value {
             "responses": { "Error": { "description": "error", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } } }
         }
     })
+}
+
+fn borrowed(bag: &[(String, u32)]) -> Vec<(&str, u32)> {
+    bag.iter().map(|(w, c)| (w.as_str(), *c)).collect()
 }

@@ -26,6 +26,31 @@ use crate::model::TopicModel;
 
 pub type Terms = Vec<(String, u32)>;
 
+/// A document's words as scoring uses them: `terms` feed the topic model, `terms` and
+/// `context` (Subject, quoted replies; see `latentlabel_text::Prepared`) the word features.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Words {
+    pub terms: Terms,
+    pub context: Terms,
+}
+
+impl Words {
+    pub fn from_prepared(p: latentlabel_text::Prepared) -> Self {
+        Self {
+            terms: p.processed.terms,
+            context: p.context_terms,
+        }
+    }
+
+    /// Every (term, count) the word features hash: the topic terms, then the context.
+    pub fn features(&self) -> impl Iterator<Item = (&str, u32)> + Clone {
+        self.terms
+            .iter()
+            .chain(&self.context)
+            .map(|(w, c)| (w.as_str(), *c))
+    }
+}
+
 /// Which slice of the labels a document belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -53,7 +78,7 @@ pub fn is_trusted_source(source: &str) -> bool {
 
 #[derive(Clone)]
 struct Labeled {
-    terms: Terms,
+    words: Words,
     label: String,
     /// Consensus/gold/import outrank a single human vote for the same document.
     rank: u8,
@@ -69,7 +94,7 @@ pub struct LabelBook {
 
 impl LabelBook {
     /// Records a label. Returns false when it changed nothing (a replay or a weaker source).
-    pub fn add(&mut self, doc_id: &str, label: &str, source: &str, terms: Terms) -> bool {
+    pub fn add(&mut self, doc_id: &str, label: &str, source: &str, words: Words) -> bool {
         let rank = match source {
             "human" => 1,
             _ => 2,
@@ -83,7 +108,7 @@ impl LabelBook {
         self.docs.insert(
             doc_id.to_string(),
             Labeled {
-                terms,
+                words,
                 label: label.to_string(),
                 rank,
             },
@@ -121,11 +146,11 @@ impl LabelBook {
             let Some(label) = self.labels.index_of(&labeled.label) else {
                 continue;
             };
-            let terms = || labeled.terms.iter().map(|(w, c)| (w.as_str(), *c));
-            let (doc, _) = model.document(terms());
+            let terms = labeled.words.terms.iter().map(|(w, c)| (w.as_str(), *c));
+            let (doc, _) = model.document(terms);
             let features = model.inference.infer(&doc);
             let sparse = text
-                .map(|t| t.transform(terms(), config.text_features.scale))
+                .map(|t| t.transform(labeled.words.features(), config.text_features.scale))
                 .unwrap_or_default();
             let slot = match slice_of(id, config) {
                 Slice::Train => 0,
@@ -157,7 +182,7 @@ impl LabelBook {
         let fitting = docs
             .iter()
             .filter(|(id, _)| slice_of(id, config) != Slice::Evaluation)
-            .map(|(_, l)| l.terms.iter().map(|(w, c)| (w.as_str(), *c)));
+            .map(|(_, l)| l.words.features());
         Some(HashedTfIdf::fit(fitting, config.text_features.buckets))
     }
 
@@ -214,12 +239,18 @@ pub struct Fitted {
 }
 
 impl Fitted {
-    /// The calibrated prediction for a document with topic mixture `theta` and bag `terms`.
-    pub fn predict(&self, theta: &[f32], terms: &[(&str, u32)]) -> Option<Prediction> {
+    /// The calibrated prediction for a document with topic mixture `theta`, topic terms
+    /// `terms` and classifier-only `context` terms.
+    pub fn predict(
+        &self,
+        theta: &[f32],
+        terms: &[(&str, u32)],
+        context: &[(&str, u32)],
+    ) -> Option<Prediction> {
         let sparse = self
             .text
             .as_ref()
-            .map(|t| t.transform(terms.iter().copied(), self.text_scale))
+            .map(|t| t.transform(terms.iter().chain(context).copied(), self.text_scale))
             .unwrap_or_default();
         self.classifier.predict_with(theta, &sparse).ok()
     }
@@ -288,7 +319,7 @@ impl ClassifierSlot {
 /// Bounded memory of recently scored documents' terms, for labels that arrive without text.
 pub struct RecentDocuments {
     capacity: usize,
-    map: HashMap<String, Terms>,
+    map: HashMap<String, Words>,
     order: VecDeque<String>,
 }
 
@@ -301,7 +332,7 @@ impl RecentDocuments {
         }
     }
 
-    pub fn remember(&mut self, id: &str, terms: Terms) {
+    pub fn remember(&mut self, id: &str, words: Words) {
         if self.capacity == 0 || self.map.contains_key(id) {
             return;
         }
@@ -311,10 +342,10 @@ impl RecentDocuments {
             }
         }
         self.order.push_back(id.to_string());
-        self.map.insert(id.to_string(), terms);
+        self.map.insert(id.to_string(), words);
     }
 
-    pub fn get(&self, id: &str) -> Option<&Terms> {
+    pub fn get(&self, id: &str) -> Option<&Words> {
         self.map.get(id)
     }
 }
@@ -326,11 +357,11 @@ mod tests {
     #[test]
     fn stronger_sources_win_and_replays_are_noops() {
         let mut book = LabelBook::default();
-        assert!(book.add("d", "a", "human", vec![]));
-        assert!(!book.add("d", "a", "human", vec![]), "replay");
-        assert!(book.add("d", "b", "consensus", vec![]));
+        assert!(book.add("d", "a", "human", Words::default()));
+        assert!(!book.add("d", "a", "human", Words::default()), "replay");
+        assert!(book.add("d", "b", "consensus", Words::default()));
         assert!(
-            !book.add("d", "c", "human", vec![]),
+            !book.add("d", "c", "human", Words::default()),
             "a single vote does not override consensus"
         );
         assert_eq!(book.len(), 1);
@@ -354,9 +385,9 @@ mod tests {
     #[test]
     fn recent_documents_are_bounded() {
         let mut r = RecentDocuments::new(2);
-        r.remember("a", vec![]);
-        r.remember("b", vec![]);
-        r.remember("c", vec![]);
+        r.remember("a", Words::default());
+        r.remember("b", Words::default());
+        r.remember("c", Words::default());
         assert!(r.get("a").is_none() && r.get("b").is_some() && r.get("c").is_some());
     }
 }

@@ -24,6 +24,7 @@ pub fn score(
     model: &TopicModel,
     classifier: &ClassifierState,
     terms: &[(&str, u32)],
+    context: &[(&str, u32)],
     top_topics: usize,
     top_words: usize,
 ) -> Score {
@@ -47,7 +48,7 @@ pub fn score(
     let prediction = classifier
         .fitted
         .as_ref()
-        .and_then(|f| f.predict(&theta, terms).map(|p| (f, p)));
+        .and_then(|f| f.predict(&theta, terms, context).map(|p| (f, p)));
     let (label, confidence, margin, entropy) = match prediction {
         Some((fitted, p)) => {
             let name = fitted.labels.name(p.class).map(str::to_string);

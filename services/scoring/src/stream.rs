@@ -8,7 +8,7 @@ use std::time::Duration;
 use latentlabel_common::deadletter::dead_letter;
 use latentlabel_common::pipeline::{Incoming, Transform};
 use latentlabel_common::records::{
-    now_ms, LabelEvent, ModelSnapshot, ScoredDocument, TokenizedDocument,
+    now_ms, LabelEvent, ModelSnapshot, ScoredDocument, TermCount, TokenizedDocument,
 };
 use latentlabel_common::{Codec, OutRecord, ServiceContext, Topics};
 use latentlabel_text::Tokenizer;
@@ -16,7 +16,7 @@ use rdkafka::message::Message;
 use rdkafka::Offset;
 
 use crate::config::ScoringConfig;
-use crate::labels::{is_trusted_source, ClassifierSlot, LabelBook, RecentDocuments};
+use crate::labels::{is_trusted_source, ClassifierSlot, LabelBook, RecentDocuments, Terms, Words};
 use crate::model::{self, ModelSlot};
 use crate::scorer::score;
 use crate::{metrics, SERVICE};
@@ -56,25 +56,21 @@ impl Transform for ScoreTransform {
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         let classifier = self.classifier.get();
-        let terms: Vec<(&str, u32)> = doc
-            .terms
-            .iter()
-            .map(|t| (t.term.as_str(), t.count.max(0) as u32))
-            .collect();
         let s = score(
             &model,
             &classifier,
-            &terms,
+            &borrowed(&doc.terms),
+            &borrowed(&doc.context_terms),
             self.config.top_topics,
             self.config.top_words,
         );
         if let Ok(mut recent) = self.recent.lock() {
             recent.remember(
                 &doc.id,
-                doc.terms
-                    .iter()
-                    .map(|t| (t.term.clone(), t.count.max(0) as u32))
-                    .collect(),
+                Words {
+                    terms: owned(&doc.terms),
+                    context: owned(&doc.context_terms),
+                },
             );
         }
         metrics::DOCUMENTS.inc();
@@ -189,8 +185,10 @@ fn learn(
     if !is_trusted_source(&event.source) {
         return;
     }
-    let terms = match &event.text {
-        Some(text) => tokenizer.process(text).terms,
+    // The event's text is the text ingest stored, so preparing it again gives the words
+    // ingest produced (the tokenizer's fixed-point property), on any replica, after any restart.
+    let words = match &event.text {
+        Some(text) => Words::from_prepared(tokenizer.prepare(text)),
         None => match recent
             .lock()
             .ok()
@@ -203,7 +201,7 @@ fn learn(
             }
         },
     };
-    book.add(&event.doc_id, &event.label, &event.source, terms);
+    book.add(&event.doc_id, &event.label, &event.source, words);
 }
 
 /// Reads every label event and refits the classifier as labels arrive or the model changes.
@@ -275,4 +273,16 @@ pub async fn learn_labels(
             Err(e) => tracing::warn!(error = format!("{e:#}"), "classifier refit failed"),
         }
     }
+}
+
+fn borrowed(bag: &[TermCount]) -> Vec<(&str, u32)> {
+    bag.iter()
+        .map(|t| (t.term.as_str(), t.count.max(0) as u32))
+        .collect()
+}
+
+fn owned(bag: &[TermCount]) -> Terms {
+    bag.iter()
+        .map(|t| (t.term.clone(), t.count.max(0) as u32))
+        .collect()
 }

@@ -358,6 +358,61 @@ fn is_rule(line: &str) -> bool {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Context: what cleaning keeps out of the topic terms but a reader and a classifier can use
+
+/// The Subject of a leading header block (unfolded and trimmed; `None` when there is no header
+/// block, no Subject field, or it is empty) and the text below that block.
+///
+/// The block is exactly the one [`clean`] strips, so `"Subject: s\n\n" + body` has the same
+/// body under [`clean`] again.
+pub(crate) fn subject_and_body(text: &str) -> (Option<String>, &str) {
+    let body = strip_header(text);
+    let header = &text[..text.len() - body.len()];
+    let mut subject: Option<String> = None;
+    let mut in_subject = false;
+    for line in header.lines() {
+        let line = line.trim_end_matches('\r');
+        if in_subject && line.starts_with([' ', '\t']) {
+            if let Some(s) = &mut subject {
+                s.push(' ');
+                s.push_str(line.trim());
+            }
+            continue;
+        }
+        in_subject = false;
+        if let Some(name) = field_name(line) {
+            if subject.is_none() && name.eq_ignore_ascii_case("subject") {
+                subject = Some(line[name.len() + 1..].trim().to_owned());
+                in_subject = true;
+            }
+        }
+    }
+    (subject.filter(|s| !s.trim().is_empty()), body)
+}
+
+/// The lines [`strip_quotes`] drops: quoted lines, attribution lines and a forwarded original,
+/// each ending in a newline. (Gmail's wrapped "On ... wrote:" keeps its first half here; the
+/// result feeds a classifier, where one line more or less of attribution does not matter.)
+pub(crate) fn quoted_lines(text: &str) -> String {
+    let mut out = String::new();
+    let mut pos = 0;
+    while pos < text.len() {
+        let (line, next) = line_at(text, pos);
+        let bare = line.trim_end_matches('\r');
+        if starts_original(bare, &text[next..]) {
+            out.push_str(&text[pos..]);
+            break;
+        }
+        if is_quote(bare) || is_attribution(bare) {
+            out.push_str(bare);
+            out.push('\n');
+        }
+        pos = next;
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
 // Helpers
 
 /// The line starting at `pos` (without its `\n`) and the offset of the next line.

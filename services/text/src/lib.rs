@@ -72,4 +72,4 @@ mod stem;
 mod tokenizer;
 
 pub use config::{TextError, TokenizerConfig};
-pub use tokenizer::{Processed, Tokenizer};
+pub use tokenizer::{Prepared, Processed, Tokenizer};

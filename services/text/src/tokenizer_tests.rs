@@ -298,6 +298,83 @@ fn any_config() -> impl Strategy<Value = TokenizerConfig> {
         )
 }
 
+const MAIL: &str = "From: jo@example.org\nSubject: Re: Engine noise\n  at idle\nLines: 9\n\n\
+In article <1@x.org> bo@y.org writes:\n> My carburetor leaks.\n\nThe engines were running.\n-- \nJo\n";
+
+#[test]
+fn prepare_keeps_subject_and_quotes_out_of_the_topic_terms() {
+    let t = tok(TokenizerConfig::default());
+    let p = t.prepare(MAIL);
+    assert_eq!(p.processed, t.process(MAIL));
+    assert_eq!(
+        p.processed.terms,
+        vec![("engin".to_string(), 1), ("run".to_string(), 1)]
+    );
+    // The folded Subject is unfolded; "Re" is a stop word; the attribution's e-mail is dropped.
+    let context: Vec<(&str, u32)> = p
+        .context_terms
+        .iter()
+        .map(|(w, n)| (w.as_str(), *n))
+        .collect();
+    assert_eq!(
+        context,
+        [
+            ("articl", 1),
+            ("carburetor", 1),
+            ("engin", 2),
+            ("idl", 2),
+            ("leak", 1),
+            ("nois", 2),
+            ("write", 1)
+        ]
+    );
+    assert!(p
+        .text
+        .starts_with("Subject: Re: Engine noise at idle\n\nIn article"));
+    assert!(p.text.contains("> My carburetor leaks.") && p.text.ends_with("Jo\n"));
+    assert!(!p.text.contains("Lines:"));
+}
+
+#[test]
+fn prepare_without_stripping_has_no_context() {
+    let t = tok(TokenizerConfig {
+        strip_headers: false,
+        strip_quotes: false,
+        ..TokenizerConfig::default()
+    });
+    let p = t.prepare(MAIL);
+    assert!(p.context_terms.is_empty());
+    assert_eq!(p.text, MAIL);
+    assert!(p.processed.terms.iter().any(|(w, _)| w == "carburetor"));
+}
+
+#[test]
+fn a_text_without_headers_is_stored_as_is() {
+    let t = tok(TokenizerConfig::default());
+    let p = t.prepare("Just a note.\n> quoted line\n");
+    assert_eq!(p.text, "Just a note.\n> quoted line\n");
+    assert_eq!(
+        p.context_terms,
+        vec![("line".to_string(), 1), ("quot".to_string(), 1)]
+    );
+}
+
+proptest! {
+    #[test]
+    fn preparing_the_stored_text_again_gives_the_same_features(
+        subject in "[ -~]{0,30}",
+        body in "(The |engines |run |> |\n|-- \n|Jo writes:\n|[a-zA-Z]{1,12}|[ -~]){0,120}",
+    ) {
+        let t = tok(TokenizerConfig::default());
+        let mail = format!("From: a@b.org\nSubject: {subject}\n\n{body}");
+        let once = t.prepare(&mail);
+        let again = t.prepare(&once.text);
+        prop_assert_eq!(&again.processed.terms, &once.processed.terms);
+        prop_assert_eq!(&again.context_terms, &once.context_terms);
+        prop_assert_eq!(&again.text, &once.text);
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 

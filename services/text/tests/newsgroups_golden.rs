@@ -135,3 +135,22 @@ fn newsgroups_output_is_unchanged() {
     }
     assert_eq!(got, want);
 }
+
+/// Scoring re-tokenizes the text ingest stored (label events, re-scores) and must get the words
+/// ingest sent: preparing the stored text again gives the same topic terms and context terms,
+/// for every real post.
+#[test]
+fn newsgroups_stored_text_prepares_to_the_same_words() {
+    let Some(texts) = corpus() else { return };
+    let t = Tokenizer::new(TokenizerConfig::default()).expect("valid config");
+    let mut with_context = 0usize;
+    for text in &texts {
+        let once = t.prepare(text);
+        let again = t.prepare(&once.text);
+        assert_eq!(again.processed.terms, once.processed.terms, "{text}");
+        assert_eq!(again.context_terms, once.context_terms, "{text}");
+        with_context += usize::from(!once.context_terms.is_empty());
+    }
+    // Nearly every post has a Subject; the test must not pass on an empty context.
+    assert!(with_context > texts.len() * 9 / 10, "{with_context}");
+}

@@ -13,13 +13,13 @@ fn write_json_lines(path: &Path, rows: &[Value]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A post as the pipeline's tokenizer sees it: (term, count) pairs.
-type Bag = Vec<(String, u32)>;
+/// A post as the pipeline's tokenizer sees it: topic terms and classifier context.
+type Bag = latentlabel_scoring::labels::Words;
 
 fn bags(tokenizer: &Tokenizer, posts: &[Post]) -> Vec<Bag> {
     posts
         .iter()
-        .map(|p| tokenizer.process(&p.text).terms)
+        .map(|p| Bag::from_prepared(tokenizer.prepare(&p.text)))
         .collect()
 }
 
@@ -200,17 +200,12 @@ async fn write_features(
         let fitting = labeled
             .iter()
             .filter(|&&i| slice(i) != Slice::Evaluation)
-            .map(|&i| train_bags[i].iter().map(|(w, c)| (w.as_str(), *c)));
+            .map(|&i| train_bags[i].features());
         HashedTfIdf::fit(fitting, scoring.text_features.buckets)
     });
     let sparse = |bag: &Bag| {
         text.as_ref()
-            .map(|t| {
-                t.transform(
-                    bag.iter().map(|(w, c)| (w.as_str(), *c)),
-                    scoring.text_features.scale,
-                )
-            })
+            .map(|t| t.transform(bag.features(), scoring.text_features.scale))
             .unwrap_or_default()
     };
     let index = |l: &str| labels.iter().position(|x| x == l).unwrap_or(labels.len());
@@ -269,24 +264,29 @@ async fn stream_scoring_rate(
     let result = tokio::task::spawn_blocking(move || -> anyhow::Result<Value> {
         let mut book = LabelBook::default();
         for p in &train {
-            book.add(&p.id, &p.label, "human", tokenizer.process(&p.text).terms);
+            book.add(
+                &p.id,
+                &p.label,
+                "human",
+                Bag::from_prepared(tokenizer.prepare(&p.text)),
+            );
         }
         let fitted = book
             .refit(&model, &config)?
             .context("no classifier from the training labels")?;
         let state = ClassifierSlot::new(config.classifier.plateau_window).install(fitted);
-        let bags: Vec<Vec<(String, u32)>> = test
-            .iter()
-            .map(|p| tokenizer.process(&p.text).terms)
-            .collect();
+        let bags = bags(&tokenizer, &test);
         let started = Instant::now();
         let mut labeled = 0usize;
         for bag in &bags {
-            let terms: Vec<(&str, u32)> = bag.iter().map(|(w, c)| (w.as_str(), *c)).collect();
+            let terms: Vec<(&str, u32)> = bag.terms.iter().map(|(w, c)| (w.as_str(), *c)).collect();
+            let context: Vec<(&str, u32)> =
+                bag.context.iter().map(|(w, c)| (w.as_str(), *c)).collect();
             let s = latentlabel_scoring::scorer::score(
                 &model,
                 &state,
                 &terms,
+                &context,
                 config.top_topics,
                 config.top_words,
             );
