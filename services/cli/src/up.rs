@@ -100,6 +100,16 @@ impl Embedded {
         drop(self._broker);
         result
     }
+
+    /// An error once the services have stopped (a failure such as a full disk ends them): a
+    /// benchmark driving the pipeline must stop then, not wait on a queue nobody serves.
+    pub fn ensure_running(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            !self.task.is_finished(),
+            "the pipeline's services have stopped; the log above has the error"
+        );
+        Ok(())
+    }
 }
 
 pub async fn start_embedded(

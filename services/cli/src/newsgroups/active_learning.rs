@@ -61,6 +61,7 @@ pub(super) async fn active_learning(
         let mut idle = Instant::now();
         let mut last = submitted.load(Ordering::Relaxed);
         while submitted.load(Ordering::Relaxed) < want && idle.elapsed() < Duration::from_secs(20) {
+            pipeline.ensure_running()?;
             tokio::time::sleep(Duration::from_millis(25)).await;
             let now = submitted.load(Ordering::Relaxed);
             if now != last {
@@ -188,6 +189,7 @@ async fn evaluate_now(
     let mut c = get_json(http, &url).await?;
     let mut unchanged = 0;
     while unchanged < 3 {
+        pipeline.ensure_running()?;
         tokio::time::sleep(Duration::from_millis(2500)).await;
         let next = get_json(http, &url).await?;
         unchanged = if classifier_labels(&next) == classifier_labels(&c)

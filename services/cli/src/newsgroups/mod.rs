@@ -319,6 +319,7 @@ async fn wait_for_trained_model(pipeline: &Embedded, at_least: u64) -> anyhow::R
     let started = Instant::now();
     let (mut last, mut stable_since) = (0u64, Instant::now());
     loop {
+        pipeline.ensure_running()?;
         tokio::time::sleep(Duration::from_secs(2)).await;
         let Ok(model) = get_json(&http, &url).await else {
             continue;

@@ -99,6 +99,7 @@ pub(super) async fn quality(
         sent = n;
         // Wait until scoring has refitted on every label sent so far.
         let classifier = loop {
+            pipeline.ensure_running()?;
             tokio::time::sleep(Duration::from_millis(500)).await;
             let c = get_json(&http, &format!("{}/v1/classifier", pipeline.base_url)).await?;
             let known = classifier_labels(&c);
