@@ -38,6 +38,11 @@ pub enum BenchCommand {
         /// Turn header/quote/signature stripping off.
         #[arg(long)]
         no_strip: bool,
+        /// `prepare`: what ingest runs (topic terms, stored text, the classifier's context
+        /// terms); `process`: topic terms and display text only, the output comparable to
+        /// scikit-learn's `CountVectorizer`.
+        #[arg(long, default_value = "prepare")]
+        stage: String,
     },
 }
 
@@ -50,7 +55,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             repeat,
             no_stem,
             no_strip,
+            stage,
         } => {
+            let stage = match stage.as_str() {
+                "prepare" => latentlabel_text::bench::Stage::Prepare,
+                "process" => latentlabel_text::bench::Stage::Process,
+                other => anyhow::bail!("--stage takes prepare|process, not {other:?}"),
+            };
             let mut config = TokenizerConfig::default();
             if no_stem {
                 config.stemmer = None;
@@ -61,7 +72,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 config.strip_signatures = false;
             }
             let report = tokio::task::spawn_blocking(move || {
-                latentlabel_text::bench::tokenize_jsonl(&input, &config, repeat)
+                latentlabel_text::bench::tokenize_jsonl_stage(&input, &config, repeat, stage)
             })
             .await??;
             println!("{}", serde_json::to_string(&report)?);

@@ -1,7 +1,7 @@
 //! Prints one JSON `TokenizeReport` line for a JSONL corpus.
 //!
 //! `cargo run --release -p latentlabel-text --example tokenize_bench -- --input F [--repeat N]
-//!  [--no-stem] [--no-strip] [--no-stopwords] [--config JSON] [--stage clean|tokens|process]`
+//!  [--no-stem] [--no-strip] [--no-stopwords] [--config JSON] [--stage clean|tokens|process|prepare]`
 
 use std::path::PathBuf;
 
@@ -27,7 +27,8 @@ fn main() -> anyhow::Result<()> {
                     Some("clean") => Stage::Clean,
                     Some("tokens") => Stage::Tokens,
                     Some("process") => Stage::Process,
-                    other => bail!("--stage takes clean|tokens|process, not {other:?}"),
+                    Some("prepare") => Stage::Prepare,
+                    other => bail!("--stage takes clean|tokens|process|prepare, not {other:?}"),
                 }
             }
             "--no-stem" => config.stemmer = None,
@@ -38,7 +39,7 @@ fn main() -> anyhow::Result<()> {
                 config.strip_signatures = false;
             }
             "-h" | "--help" => {
-                println!("tokenize_bench --input FILE.jsonl[.gz] [--repeat N] [--no-stem] [--no-strip] [--no-stopwords] [--config JSON] [--stage clean|tokens|process]");
+                println!("tokenize_bench --input FILE.jsonl[.gz] [--repeat N] [--no-stem] [--no-strip] [--no-stopwords] [--config JSON] [--stage clean|tokens|process|prepare]");
                 return Ok(());
             }
             other => bail!("unknown argument {other:?} (try --help)"),

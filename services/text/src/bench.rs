@@ -72,17 +72,21 @@ pub enum Stage {
     Clean,
     /// [`Tokenizer::for_each_token`] on the raw text: no stripping, no bag of words.
     Tokens,
-    /// [`Tokenizer::process`]: everything, as the ingest service runs it.
+    /// [`Tokenizer::process`]: cleaning, topic terms and display text.
     Process,
+    /// [`Tokenizer::prepare`]: `Process` plus the stored text and the classifier's context
+    /// terms, as the ingest service runs it.
+    Prepare,
 }
 
-/// Times [`Tokenizer::process`] over every text of `path`, `repeat` times, on this thread.
+/// Times [`Tokenizer::prepare`] (what ingest runs) over every text of `path`, `repeat` times,
+/// on this thread.
 pub fn tokenize_jsonl(
     path: &Path,
     config: &TokenizerConfig,
     repeat: usize,
 ) -> anyhow::Result<TokenizeReport> {
-    tokenize_jsonl_stage(path, config, repeat, Stage::Process)
+    tokenize_jsonl_stage(path, config, repeat, Stage::Prepare)
 }
 
 /// Like [`tokenize_jsonl`] but timing only `stage`, to see where the time goes.
@@ -104,6 +108,11 @@ pub fn tokenize_jsonl_stage(
                 Stage::Process => {
                     u64::from(std::hint::black_box(tokenizer.process(text)).token_count)
                 }
+                Stage::Prepare => u64::from(
+                    std::hint::black_box(tokenizer.prepare(text))
+                        .processed
+                        .token_count,
+                ),
                 Stage::Clean => std::hint::black_box(tokenizer.clean(text)).len() as u64,
                 Stage::Tokens => {
                     let mut n = 0u64;

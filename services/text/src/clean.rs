@@ -394,11 +394,18 @@ pub(crate) fn subject_and_body(text: &str) -> (Option<String>, &str) {
 /// each ending in a newline. (Gmail's wrapped "On ... wrote:" keeps its first half here; the
 /// result feeds a classifier, where one line more or less of attribution does not matter.)
 pub(crate) fn quoted_lines(text: &str) -> String {
+    // The same byte prefilter as `strip_quotes`: most lines are prose and skipped unread.
+    let ascii = text.is_ascii();
+    let writes_in = ascii && bytes::contains(text.as_bytes(), WRITES_IN_MESSAGE.as_bytes(), 1, 16);
     let mut out = String::new();
     let mut pos = 0;
     while pos < text.len() {
         let (line, next) = line_at(text, pos);
         let bare = line.trim_end_matches('\r');
+        if ascii && !maybe_special(bare.as_bytes(), writes_in) {
+            pos = next;
+            continue;
+        }
         if starts_original(bare, &text[next..]) {
             out.push_str(&text[pos..]);
             break;

@@ -159,7 +159,15 @@ impl Tokenizer {
     /// [`process`](Self::process), plus the stored text and the classifier's context terms
     /// (see [`Prepared`]).
     pub fn prepare(&self, text: &str) -> Prepared {
-        let processed = self.process(text);
+        let display = self.clean(text);
+        // Only dropping quoted lines allocates: a borrowed result has none to collect.
+        let quotes_dropped = matches!(display, Cow::Owned(_));
+        let (terms, token_count) = self.bag(&display);
+        let processed = Processed {
+            display_text: display.into_owned(),
+            terms,
+            token_count,
+        };
         let (subject, body) = if self.clean.headers {
             subject_and_body(text)
         } else {
@@ -173,11 +181,15 @@ impl Tokenizer {
         // The Subject counts twice: it is the author's own one-line summary, and weighting it
         // up is what the measured gain was taken with (bench/queue/RESULTS.md).
         let mut context = subject.map(|s| format!("{s}\n{s}")).unwrap_or_default();
-        if self.clean.quotes {
+        if self.clean.quotes && quotes_dropped {
             context.push('\n');
             context.push_str(&quoted_lines(body));
         }
-        let (context_terms, _) = self.bag(&context);
+        let context_terms = if context.is_empty() {
+            Vec::new()
+        } else {
+            self.bag(&context).0
+        };
         Prepared {
             processed,
             text: stored,
