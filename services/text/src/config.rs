@@ -49,6 +49,13 @@ pub struct TokenizerConfig {
     /// Remove a trailing signature after a `-- ` delimiter or a short closing rule line.
     /// Default: `true`.
     pub strip_signatures: bool,
+    /// Keep what stripping removes from the topic terms for the classifier and the reader:
+    /// ingest stores the post (Subject line, body with quotes and signature) and sends the
+    /// Subject's and the quoted lines' terms as `context_terms`, which scoring adds to its word
+    /// features (docs/DESIGN.md, "Context terms"). `false` stores the stripped display text
+    /// and sends no context: ~1.5x faster preprocessing on 20 Newsgroups, ~14 points lower
+    /// classifier accuracy there. Default: `true`.
+    pub classifier_context: bool,
 }
 
 impl Default for TokenizerConfig {
@@ -70,6 +77,7 @@ impl Default for TokenizerConfig {
             strip_headers: true,
             strip_quotes: true,
             strip_signatures: true,
+            classifier_context: true,
         }
     }
 }

@@ -168,6 +168,13 @@ impl Tokenizer {
             terms,
             token_count,
         };
+        if !self.config.classifier_context {
+            return Prepared {
+                text: processed.display_text.clone(),
+                processed,
+                context_terms: Vec::new(),
+            };
+        }
         let (subject, body) = if self.clean.headers {
             subject_and_body(text)
         } else {

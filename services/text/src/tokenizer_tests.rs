@@ -293,6 +293,7 @@ fn any_config() -> impl Strategy<Value = TokenizerConfig> {
                     strip_headers: h,
                     strip_quotes: q,
                     strip_signatures: s,
+                    classifier_context: h || q,
                 }
             },
         )
@@ -346,6 +347,18 @@ fn prepare_without_stripping_has_no_context() {
     assert!(p.context_terms.is_empty());
     assert_eq!(p.text, MAIL);
     assert!(p.processed.terms.iter().any(|(w, _)| w == "carburetor"));
+}
+
+#[test]
+fn without_classifier_context_the_display_text_is_stored() {
+    let t = tok(TokenizerConfig {
+        classifier_context: false,
+        ..TokenizerConfig::default()
+    });
+    let p = t.prepare(MAIL);
+    assert_eq!(p.text, "The engines were running.");
+    assert!(p.context_terms.is_empty());
+    assert_eq!(p.processed, t.process(MAIL));
 }
 
 #[test]
@@ -432,5 +445,7 @@ proptest! {
         let t = tok(config);
         let _ = t.process(&text);
         let _ = t.tokens(&text);
+        let prepared = t.prepare(&text);
+        prop_assert_eq!(t.prepare(&prepared.text).processed.terms, prepared.processed.terms);
     }
 }
