@@ -69,6 +69,7 @@ fn parse_args() -> Result<Args, Box<dyn Error>> {
                     "temperature" => CalibrationMethod::Temperature,
                     "top_label_temperature" => CalibrationMethod::TopLabelTemperature,
                     "class_top_label_temperature" => CalibrationMethod::ClassTopLabelTemperature,
+                    "top_label_platt" => CalibrationMethod::TopLabelPlatt,
                     "isotonic" => CalibrationMethod::Isotonic,
                     "none" => CalibrationMethod::None,
                     other => return Err(format!("unknown calibration {other}").into()),

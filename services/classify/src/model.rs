@@ -122,6 +122,17 @@ impl ClassifierData {
             {
                 bad("class temperatures must be > 0, one per class")
             }
+            Calibrator::TopLabelPlatt {
+                temperature,
+                slope,
+                intercept,
+            } if !(*temperature > 0.0
+                && temperature.is_finite()
+                && slope.is_finite()
+                && intercept.is_finite()) =>
+            {
+                bad("top-label Platt: temperature must be > 0, slope and intercept finite")
+            }
             Calibrator::Isotonic { curves }
                 if curves.len() != k || curves.iter().any(|c| c.x.len() != c.y.len()) =>
             {

@@ -224,6 +224,7 @@ fn serde_round_trip_is_exact_and_validated() {
     for method in [
         CalibrationMethod::None,
         CalibrationMethod::Temperature,
+        CalibrationMethod::TopLabelPlatt,
         CalibrationMethod::Isotonic,
     ] {
         let cfg = ClassifierConfig {
