@@ -22,15 +22,25 @@ pub struct Example {
     pub sparse: Vec<(u32, f32)>,
     /// Class index (see [`crate::LabelSet`]).
     pub label: usize,
+    /// Probability that `label` is the true class: 1 for an exact label, an annotator's
+    /// measured accuracy for a single human judgment. Only calibration reads it (see the
+    /// calibration module, "Noisy labels").
+    #[serde(default = "exact")]
+    pub label_accuracy: f32,
+}
+
+fn exact() -> f32 {
+    1.0
 }
 
 impl Example {
-    /// A row with dense features only.
+    /// A row with dense features only and an exact label.
     pub fn dense(features: Vec<f32>, label: usize) -> Self {
         Example {
             features,
             sparse: Vec::new(),
             label,
+            label_accuracy: 1.0,
         }
     }
 }
@@ -372,11 +382,16 @@ impl Classifier {
             .map(|e| self.logits(&e.features, &e.sparse))
             .collect();
         let labels: Vec<usize> = held_out.iter().map(|e| compact[e.label]).collect();
+        let accuracies: Vec<f64> = held_out
+            .iter()
+            .map(|e| f64::from(e.label_accuracy))
+            .collect();
         self.data.calibration_labels = labels.len();
         self.data.calibrator = fit_calibrator(
             method,
             &logits,
             &labels,
+            &accuracies,
             self.data.classes.len(),
             class_spread,
         );
@@ -405,7 +420,7 @@ impl Classifier {
             min_labels: 0,
             ..uncalibrated
         };
-        let (mut logits, mut labels) = (Vec::new(), Vec::new());
+        let (mut logits, mut labels, mut accuracies) = (Vec::new(), Vec::new(), Vec::new());
         for fold in 0..k {
             let (held, rest): (Vec<_>, Vec<_>) = examples
                 .iter()
@@ -425,6 +440,7 @@ impl Classifier {
                 }
                 logits.push(z);
                 labels.push(compact[e.label]);
+                accuracies.push(f64::from(e.label_accuracy));
             }
         }
         model.data.calibration_labels = labels.len();
@@ -432,6 +448,7 @@ impl Classifier {
             config.calibration,
             &logits,
             &labels,
+            &accuracies,
             model.data.classes.len(),
             config.class_temperature_spread,
         );

@@ -266,6 +266,7 @@ fn sparse_only(n: usize, classes: usize, seed: u64) -> Vec<Example> {
                 features: vec![rng.random_range(-1.0..1.0)],
                 sparse: vec![(j, 0.8), (40, 0.6)],
                 label,
+                label_accuracy: 1.0,
             }
         })
         .collect()

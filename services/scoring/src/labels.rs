@@ -80,6 +80,8 @@ pub fn is_trusted_source(source: &str) -> bool {
 struct Labeled {
     words: Words,
     label: String,
+    /// Probability the label is right (see [`LabelBook::add`]).
+    accuracy: f32,
     /// Consensus/gold/import outrank a single human vote for the same document.
     rank: u8,
 }
@@ -93,8 +95,17 @@ pub struct LabelBook {
 }
 
 impl LabelBook {
-    /// Records a label. Returns false when it changed nothing (a replay or a weaker source).
-    pub fn add(&mut self, doc_id: &str, label: &str, source: &str, words: Words) -> bool {
+    /// Records a label from `source`, right with probability `accuracy` (1 for exact labels;
+    /// calibration discounts the rest). Returns false when it changed nothing (a replay or a
+    /// weaker source).
+    pub fn add(
+        &mut self,
+        doc_id: &str,
+        label: &str,
+        source: &str,
+        words: Words,
+        accuracy: f32,
+    ) -> bool {
         let rank = match source {
             "human" => 1,
             _ => 2,
@@ -110,6 +121,11 @@ impl LabelBook {
             Labeled {
                 words,
                 label: label.to_string(),
+                accuracy: if accuracy.is_finite() {
+                    accuracy.clamp(0.0, 1.0)
+                } else {
+                    1.0
+                },
                 rank,
             },
         );
@@ -161,6 +177,7 @@ impl LabelBook {
                 features,
                 sparse,
                 label,
+                label_accuracy: labeled.accuracy,
             });
         }
         out
@@ -357,11 +374,14 @@ mod tests {
     #[test]
     fn stronger_sources_win_and_replays_are_noops() {
         let mut book = LabelBook::default();
-        assert!(book.add("d", "a", "human", Words::default()));
-        assert!(!book.add("d", "a", "human", Words::default()), "replay");
-        assert!(book.add("d", "b", "consensus", Words::default()));
+        assert!(book.add("d", "a", "human", Words::default(), 1.0));
         assert!(
-            !book.add("d", "c", "human", Words::default()),
+            !book.add("d", "a", "human", Words::default(), 1.0),
+            "replay"
+        );
+        assert!(book.add("d", "b", "consensus", Words::default(), 1.0));
+        assert!(
+            !book.add("d", "c", "human", Words::default(), 1.0),
             "a single vote does not override consensus"
         );
         assert_eq!(book.len(), 1);

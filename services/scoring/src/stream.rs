@@ -201,7 +201,13 @@ fn learn(
             }
         },
     };
-    book.add(&event.doc_id, &event.label, &event.source, words);
+    // A single human judgment carries its annotator's accuracy, measured on gold items, as
+    // its confidence; consensus, gold and imports count as exact.
+    let accuracy = match (event.source.as_str(), event.confidence) {
+        ("human", Some(c)) if c.is_finite() && c > 0.0 => c.min(1.0),
+        _ => 1.0,
+    };
+    book.add(&event.doc_id, &event.label, &event.source, words, accuracy);
 }
 
 /// Reads every label event and refits the classifier as labels arrive or the model changes.

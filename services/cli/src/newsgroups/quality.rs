@@ -270,6 +270,7 @@ async fn stream_scoring_rate(
                 &p.label,
                 "human",
                 Bag::from_prepared(tokenizer.prepare(&p.text)),
+                1.0,
             );
         }
         let fitted = book

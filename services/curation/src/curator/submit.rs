@@ -412,6 +412,14 @@ impl Curator {
                 machine_class,
             });
         }
+        // One judgment is as sure as its annotator: the gold-measured accuracy (an upper
+        // bound, so downstream calibration discounts it too little rather than too much).
+        let confidence = match task.judgments.as_slice() {
+            [only] => self
+                .human_accuracy_bound(&only.annotator)
+                .unwrap_or(confidence),
+            _ => confidence,
+        };
         let completed = CompletedLabel {
             label_id: format!("{}/human", task.doc_id),
             doc_id: task.doc_id.clone(),
