@@ -177,7 +177,11 @@ impl LabelBook {
                 features,
                 sparse,
                 label,
-                label_accuracy: labeled.accuracy,
+                label_accuracy: if config.classifier.noisy_label_calibration {
+                    labeled.accuracy
+                } else {
+                    1.0
+                },
             });
         }
         out
