@@ -147,20 +147,13 @@ impl Tokenizer {
 
     /// Cleans, tokenizes and counts one document.
     pub fn process(&self, text: &str) -> Processed {
-        let display = self.clean(text);
-        let (terms, token_count) = self.bag(&display);
-        Processed {
-            display_text: display.into_owned(),
-            terms,
-            token_count,
-        }
+        self.process_noting_quotes(text).0
     }
 
-    /// [`process`](Self::process), plus the stored text and the classifier's context terms
-    /// (see [`Prepared`]).
-    pub fn prepare(&self, text: &str) -> Prepared {
+    /// [`process`](Self::process), and whether quoted lines were dropped: only that step of
+    /// cleaning allocates, so a borrowed cleaning result has none.
+    fn process_noting_quotes(&self, text: &str) -> (Processed, bool) {
         let display = self.clean(text);
-        // Only dropping quoted lines allocates: a borrowed result has none to collect.
         let quotes_dropped = matches!(display, Cow::Owned(_));
         let (terms, token_count) = self.bag(&display);
         let processed = Processed {
@@ -168,6 +161,13 @@ impl Tokenizer {
             terms,
             token_count,
         };
+        (processed, quotes_dropped)
+    }
+
+    /// [`process`](Self::process), plus the stored text and the classifier's context terms
+    /// (see [`Prepared`]).
+    pub fn prepare(&self, text: &str) -> Prepared {
+        let (processed, quotes_dropped) = self.process_noting_quotes(text);
         if !self.config.classifier_context {
             return Prepared {
                 text: processed.display_text.clone(),
