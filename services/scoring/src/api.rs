@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::config::ScoringConfig;
-use crate::labels::ClassifierSlot;
+use crate::labels::{borrow_terms, ClassifierSlot};
 use crate::model::ModelSlot;
 use crate::scorer::{score, Score};
 
@@ -84,8 +84,8 @@ async fn score_handler(
         score(
             &model,
             &classifier,
-            &borrowed(&prepared.processed.terms),
-            &borrowed(&prepared.context_terms),
+            &borrow_terms(&prepared.processed.terms),
+            &borrow_terms(&prepared.context_terms),
             state.config.top_topics,
             state.config.top_words,
         )
@@ -201,8 +201,4 @@ pub fn openapi() -> Value {
             "responses": { "Error": { "description": "error", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } } }
         }
     })
-}
-
-fn borrowed(bag: &[(String, u32)]) -> Vec<(&str, u32)> {
-    bag.iter().map(|(w, c)| (w.as_str(), *c)).collect()
 }

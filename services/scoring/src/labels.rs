@@ -34,6 +34,11 @@ pub struct Words {
     pub context: Terms,
 }
 
+/// `bag` as the borrowed `(term, count)` slice the topic model and the word features take.
+pub fn borrow_terms(bag: &[(String, u32)]) -> Vec<(&str, u32)> {
+    bag.iter().map(|(w, c)| (w.as_str(), *c)).collect()
+}
+
 impl Words {
     pub fn from_prepared(p: latentlabel_text::Prepared) -> Self {
         Self {

@@ -249,7 +249,7 @@ async fn stream_scoring_rate(
     train: &[Post],
     test: &[Post],
 ) -> anyhow::Result<Value> {
-    use latentlabel_scoring::labels::{ClassifierSlot, LabelBook};
+    use latentlabel_scoring::labels::{borrow_terms, ClassifierSlot, LabelBook};
     let config = pipeline.config.scoring.clone();
     let version = model_manifest["version"]
         .as_u64()
@@ -281,9 +281,8 @@ async fn stream_scoring_rate(
         let started = Instant::now();
         let mut labeled = 0usize;
         for bag in &bags {
-            let terms: Vec<(&str, u32)> = bag.terms.iter().map(|(w, c)| (w.as_str(), *c)).collect();
-            let context: Vec<(&str, u32)> =
-                bag.context.iter().map(|(w, c)| (w.as_str(), *c)).collect();
+            let terms = borrow_terms(&bag.terms);
+            let context = borrow_terms(&bag.context);
             let s = latentlabel_scoring::scorer::score(
                 &model,
                 &state,
