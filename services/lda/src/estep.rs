@@ -5,8 +5,15 @@
 //! t = exp(E[log theta]), iterate
 //!   phinorm_w = t . B_w + eps,   gamma = alpha + t * sum_w (c_w / phinorm_w) B_w
 //! until the mean absolute change of gamma is below the threshold. phi is never materialised.
-//! Both products are fused into one pass over the rows, so each iteration streams the
-//! document's n x K block once (it was gathered contiguously first, so it stays in cache).
+//!
+//! Layout: the document's block of B is gathered **topic-major** (one row of n words per
+//! topic), so the kernel works on 8 words per vector: phinorm for 8 words is a chain of
+//! broadcast-theta FMAs down the active topics, one division gives 8 scales, and the
+//! accumulators take 8 partial sums per topic that are reduced once per iteration. A
+//! word-major layout (8 topics per vector) needs a horizontal reduction and a division on
+//! every word's dependency chain, which dominated once most topics had dropped out. A topic
+//! whose theta is exactly 0 adds nothing to either product, so each iteration runs over the
+//! topics with non-zero theta only, read in place by row index (no compaction).
 
 use crate::digamma::{digamma_f32, exp_dirichlet_expectation_f32, exp_f32, FLUSH_LN};
 use crate::document::Document;
@@ -22,25 +29,29 @@ pub(crate) const EPS: f32 = f32::EPSILON;
 /// Scratch buffers reused across documents by one worker.
 #[derive(Default)]
 pub(crate) struct Workspace {
-    /// Gathered rows of the document's words, restricted to the active topics (n rows of
-    /// `padded(active.len()) / LANES` vectors, padding 0).
-    rows: Vec<Lanes>,
-    /// Second block for compaction (swapped with `rows`).
-    spare: Vec<Lanes>,
-    /// Word ids kept (those < V) and their counts.
+    /// The document's block of exp(E[log beta]), topic-major: K rows of `np` floats (the
+    /// kept words, padded to a multiple of [`LANES`] with 0).
+    block: Vec<f32>,
+    /// Row length of `block`.
+    np: usize,
+    /// Word ids kept (those < V) and their counts (`cts` padded to `np` with 0).
     pub ids: Vec<u32>,
     cts: Vec<f32>,
     /// exp(E[log theta]) (kp, padding 0).
     pub theta: Vec<Lanes>,
-    /// `theta` restricted to the active topics (padding 0).
-    theta_c: Vec<Lanes>,
-    /// Accumulator over the active topics.
-    acc: Vec<Lanes>,
-    /// Topics whose theta may be non-zero, ascending; every other topic has theta exactly 0.
+    /// Topics with non-zero theta, ascending, and their theta.
     active: Vec<u32>,
-    /// Candidate active set and positions of its topics in `active`.
-    next: Vec<u32>,
-    pos: Vec<u32>,
+    theta_c: Vec<f32>,
+    /// gamma of the active topics after a map evaluation (contiguous, for [`update_theta`]).
+    gamma_c: Vec<f32>,
+    /// Inactive topics whose gamma has not yet been reset to alpha.
+    dropped: Vec<u32>,
+    /// Scratch mask of the topics outside `active`.
+    inactive: Vec<bool>,
+    /// `active` must be rebuilt from the full theta before it is used.
+    stale: bool,
+    /// Per active topic, 8 partial sums of sum_w (c_w / phinorm_w) B_wt.
+    acc: Vec<Lanes>,
     /// psi(alpha_k), computed once per document.
     psi_alpha: Vec<f32>,
     /// Variational Dirichlet parameters (K).
@@ -50,9 +61,10 @@ pub(crate) struct Workspace {
     /// The last two iterates x0 and x1 = F(x0) of an accelerated cycle (K each).
     x0: Vec<f32>,
     x1: Vec<f32>,
-    /// Times a dropped topic came back (tests check both E-steps exercise it).
+    /// Times the active set grew between map evaluations (a dropped topic came back; tests
+    /// check both E-steps exercise it).
     #[cfg(test)]
-    regathers: usize,
+    revivals: usize,
 }
 
 impl Workspace {
@@ -118,9 +130,8 @@ fn estep_generic<M: MulAdd>(
 ) -> EStepInfo {
     let k = p.topics.num_topics();
     let kp = p.topics.padded_topics();
-    let v = p.topics.num_words();
 
-    gather(p.topics, doc, v, ws);
+    gather::<M>(p.topics, doc, ws);
     ws.gamma.clear();
     ws.gamma.extend_from_slice(gamma_init);
     ws.theta.clear();
@@ -137,8 +148,6 @@ fn estep_generic<M: MulAdd>(
             converged: true,
         };
     }
-    ws.active.clear();
-    ws.active.extend(0..k as u32);
     ws.psi_alpha.clear();
     ws.psi_alpha.extend(p.alpha.iter().map(|&a| digamma_f32(a)));
     let psi_alpha_max = ws
@@ -146,6 +155,11 @@ fn estep_generic<M: MulAdd>(
         .iter()
         .copied()
         .fold(f32::NEG_INFINITY, f32::max);
+    ws.stale = true;
+    #[cfg(test)]
+    {
+        ws.active.clear();
+    }
 
     let info = if p.accelerate {
         iterate_squarem::<M>(p, ws, psi_alpha_max)
@@ -154,11 +168,15 @@ fn estep_generic<M: MulAdd>(
     };
 
     if want_cphi {
-        let kb = load_active_theta(p.topics, ws);
-        let theta = &ws.theta_c[..kb];
-        for (w, &c) in ws.cts.iter().enumerate() {
-            let r = &ws.rows[w * kb..(w + 1) * kb];
-            ws.cphi.push(c / (M::dot(theta, r) + EPS));
+        if ws.stale {
+            rebuild_active(p.alpha, k, ws);
+        }
+        let n = ws.ids.len();
+        ws.cphi.resize(ws.np, 0.0);
+        simd::phinorms(&ws.block, ws.np, &ws.active, &ws.theta_c, &mut ws.cphi);
+        ws.cphi.truncate(n);
+        for (x, &c) in ws.cphi.iter_mut().zip(&ws.cts) {
+            *x = c / (*x + EPS);
         }
     }
     info
@@ -196,7 +214,6 @@ fn counted_step<M: MulAdd>(
         info.converged = true;
         return true;
     }
-    shrink_active(ws);
     false
 }
 
@@ -237,30 +254,42 @@ fn iterate_squarem<M: MulAdd>(
 /// One evaluation of the fixed-point map: gamma = alpha + theta * sum_w (c_w / phinorm_w) B_w
 /// from the current theta, then theta from the new gamma. Returns the mean absolute change of
 /// gamma.
+///
+/// Only the active topics (non-zero theta) are visited: an inactive topic's gamma is alpha,
+/// so it changes only in the step after it drops out (the `dropped` list).
 #[inline(always)]
 fn map_step<M: MulAdd>(p: &EStepParams<'_>, ws: &mut Workspace, psi_alpha_max: f32) -> f32 {
     let k = p.topics.num_topics();
-    let kb = load_active_theta(p.topics, ws);
-    ws.acc.clear();
-    ws.acc.resize(kb, [0.0; LANES]);
-    M::pass(&ws.theta_c[..kb], &ws.rows, &ws.cts, EPS, &mut ws.acc);
-    // gamma = alpha + theta * acc over all K topics; inactive topics have theta = 0
-    // (and a finite acc), so theirs is exactly alpha.
-    let mut change = 0.0f32;
-    let theta = ws.theta.as_flattened();
-    let acc = ws.acc.as_flattened();
-    let mut j = 0;
-    for (i, ((gi, &th), &al)) in ws.gamma.iter_mut().zip(theta).zip(p.alpha).enumerate() {
-        let a = if ws.active.get(j) == Some(&(i as u32)) {
-            j += 1;
-            acc[j - 1]
-        } else {
-            0.0
-        };
-        let g = M::mul_add(th, a, al);
-        change += (g - *gi).abs();
-        *gi = g;
+    if ws.stale {
+        rebuild_active(p.alpha, k, ws);
     }
+    let m = ws.active.len();
+    ws.acc.clear();
+    ws.acc.resize(m, [0.0; LANES]);
+    M::pass(
+        &ws.block,
+        ws.np,
+        &ws.active,
+        &ws.theta_c,
+        &ws.cts,
+        EPS,
+        &mut ws.acc,
+    );
+    let mut change = 0.0f32;
+    ws.gamma_c.clear();
+    for ((&t, &th), acc) in ws.active.iter().zip(&ws.theta_c).zip(&ws.acc) {
+        let t = t as usize;
+        let g = M::mul_add(th, simd::hsum(acc), p.alpha[t]);
+        change += (g - ws.gamma[t]).abs();
+        ws.gamma[t] = g;
+        ws.gamma_c.push(g);
+    }
+    for &t in &ws.dropped {
+        let t = t as usize;
+        change += (p.alpha[t] - ws.gamma[t]).abs();
+        ws.gamma[t] = p.alpha[t];
+    }
+    ws.dropped.clear();
     update_theta(ws, k, psi_alpha_max);
     change / (k as f32)
 }
@@ -268,8 +297,8 @@ fn map_step<M: MulAdd>(p: &EStepParams<'_>, ws: &mut Workspace, psi_alpha_max: f
 /// The SqS3 jump from x0 = `ws.x0`, x1 = `ws.x1`, x2 = `ws.gamma`: with r = x1 - x0,
 /// v = x2 - 2 x1 + x0 and step s = ||r|| / ||v|| (SqS3's alpha is -s), gamma becomes
 /// x0 + 2 s r + s^2 v and theta is recomputed for every topic (the jump may revive a dropped
-/// topic; the next map step then regathers it). Returns false, leaving gamma = x2, when s <= 1
-/// (the jump would be x2 itself) or the jump is not finite.
+/// topic; the next map step then reads its row again). Returns false, leaving gamma = x2,
+/// when s <= 1 (the jump would be x2 itself) or the jump is not finite.
 ///
 /// No component may end below alpha + MAX_SHRINK (x2 - alpha): a jump may shrink a topic's
 /// excess over alpha at most that much. A topic near alpha has theta flushed to exactly 0 and
@@ -306,151 +335,99 @@ fn extrapolate(alpha: &[f32], ws: &mut Workspace) -> bool {
     std::mem::swap(&mut ws.x0, &mut ws.gamma);
     let k = ws.gamma.len();
     exp_dirichlet_expectation_f32(&ws.gamma, &mut ws.theta.as_flattened_mut()[..k]);
+    ws.stale = true;
     true
 }
 
-/// Fills `theta_c` with theta on the active topics (first making sure every topic with
-/// non-zero theta is active) and returns the active width in vectors.
-#[inline(always)]
-fn load_active_theta(topics: &ExpElogbeta, ws: &mut Workspace) -> usize {
-    let theta = ws.theta.as_flattened();
-    let missing = {
-        let mut j = 0;
-        let mut missing = false;
-        for (i, &t) in theta.iter().enumerate() {
-            if ws.active.get(j) == Some(&(i as u32)) {
-                j += 1;
-            } else if t != 0.0 {
-                missing = true;
-            }
-        }
-        missing
-    };
-    if missing {
-        // A dropped topic came back (possible only when alpha is large): widen to all
-        // non-zero topics and regather from the full rows.
-        regather(topics, ws);
-    }
-    let kb = padded(ws.active.len()) / LANES;
+/// Rebuilds the active set from the full theta (after the initial gamma, a jump, or an
+/// update that may have revived topics): `active`/`theta_c` get the topics with non-zero
+/// theta, `dropped` the inactive ones whose gamma is not yet alpha.
+fn rebuild_active(alpha: &[f32], k: usize, ws: &mut Workspace) {
+    #[cfg(test)]
+    let before = ws.active.len();
+    ws.active.clear();
     ws.theta_c.clear();
-    ws.theta_c.resize(kb, [0.0; LANES]);
-    let tc = ws.theta_c.as_flattened_mut();
-    let theta = ws.theta.as_flattened();
-    for (d, &t) in tc.iter_mut().zip(&ws.active) {
-        *d = theta[t as usize];
+    ws.dropped.clear();
+    let theta = &ws.theta.as_flattened()[..k];
+    for (i, ((&t, &g), &al)) in theta.iter().zip(&ws.gamma).zip(alpha).enumerate() {
+        if t != 0.0 {
+            ws.active.push(i as u32);
+            ws.theta_c.push(t);
+        } else if g != al {
+            ws.dropped.push(i as u32);
+        }
     }
-    kb
+    ws.stale = false;
+    #[cfg(test)]
+    if before != 0 && ws.active.len() > before {
+        ws.revivals += 1;
+    }
 }
 
 /// theta = exp(psi(gamma) - psi(sum gamma)) as [`exp_dirichlet_expectation_f32`] computes
-/// it, but evaluating digamma/exp only on the active topics: an inactive topic's gamma is
-/// exactly alpha, so its value is exp(psi(alpha) - psi_total), which is 0 for all of them
-/// at once when even the largest psi(alpha) is below the flush threshold.
+/// it, but evaluating digamma/exp only on the active topics (contiguously, so the loop
+/// vectorises), then dropping the topics whose theta flushed to 0. An inactive topic's gamma
+/// is exactly alpha, so its value is exp(psi(alpha) - psi_total), which is 0 for all of them
+/// at once when even the largest psi(alpha) is below the flush threshold; otherwise (large
+/// alpha) they are all evaluated and the active set is rebuilt before the next step.
 #[inline(always)]
 fn update_theta(ws: &mut Workspace, k: usize, psi_alpha_max: f32) {
     let total: f32 = ws.gamma.iter().sum();
     let psi_total = digamma_f32(total);
-    let theta = &mut ws.theta.as_flattened_mut()[..k];
-    for &t in &ws.active {
-        let t = t as usize;
-        theta[t] = exp_f32(digamma_f32(ws.gamma[t]) - psi_total);
+    for (th, &g) in ws.theta_c.iter_mut().zip(&ws.gamma_c) {
+        *th = exp_f32(digamma_f32(g) - psi_total);
     }
-    if ws.active.len() < k && psi_alpha_max - psi_total > FLUSH_LN {
-        let mut j = 0;
+    let theta = &mut ws.theta.as_flattened_mut()[..k];
+    let m = ws.active.len();
+    if m < k && psi_alpha_max - psi_total > FLUSH_LN {
+        ws.inactive.clear();
+        ws.inactive.resize(k, true);
+        for &t in &ws.active {
+            ws.inactive[t as usize] = false;
+        }
         for (i, th) in theta.iter_mut().enumerate() {
-            if ws.active.get(j) == Some(&(i as u32)) {
-                j += 1;
-            } else {
+            if ws.inactive[i] {
                 *th = exp_f32(ws.psi_alpha[i] - psi_total);
             }
         }
+        ws.stale = true;
     }
+    let mut kept = 0;
+    for j in 0..m {
+        let (t, th) = (ws.active[j], ws.theta_c[j]);
+        theta[t as usize] = th;
+        if th != 0.0 {
+            ws.active[kept] = t;
+            ws.theta_c[kept] = th;
+            kept += 1;
+        } else {
+            ws.dropped.push(t);
+        }
+    }
+    ws.active.truncate(kept);
+    ws.theta_c.truncate(kept);
 }
 
-/// Drops topics whose theta is exactly 0 from the active set once that saves at least a
-/// quarter of the vectors per row, compacting the gathered block (a zero theta gives gamma = alpha, so such
-/// a topic adds exactly nothing to any dot product or accumulator).
+/// Copies the document's in-vocabulary words into the topic-major block (a transpose of
+/// their word-major rows), padding the word dimension with zero counts and weights.
 #[inline(always)]
-fn shrink_active(ws: &mut Workspace) {
-    let theta = ws.theta.as_flattened();
-    ws.next.clear();
-    ws.pos.clear();
-    for (j, &t) in ws.active.iter().enumerate() {
-        if theta[t as usize] != 0.0 {
-            ws.next.push(t);
-            ws.pos.push(j as u32);
-        }
-    }
-    let kb = padded(ws.active.len()) / LANES;
-    let nb = padded(ws.next.len()) / LANES;
-    // Compacting costs about one pass; only do it when a quarter of the width goes.
-    if (kb - nb) * 4 < kb {
-        return;
-    }
-    let n = ws.cts.len();
-    ws.spare.clear();
-    ws.spare.resize(n * nb, [0.0; LANES]);
-    let (src, dst) = (ws.rows.as_flattened(), ws.spare.as_flattened_mut());
-    let (sw, dw) = (kb * LANES, nb * LANES);
-    assert!(src.len() >= n * sw && dst.len() >= n * dw && ws.pos.len() <= dw);
-    assert!(ws.pos.iter().all(|&j| (j as usize) < sw));
-    for w in 0..n {
-        for (o, &j) in ws.pos.iter().enumerate() {
-            // SAFETY: o < pos.len() <= dw and j < sw (both asserted above), w < n.
-            unsafe { *dst.get_unchecked_mut(w * dw + o) = *src.get_unchecked(w * sw + j as usize) };
-        }
-    }
-    std::mem::swap(&mut ws.rows, &mut ws.spare);
-    std::mem::swap(&mut ws.active, &mut ws.next);
-}
-
-/// Makes every topic with non-zero theta active again and regathers the block from the full
-/// rows (only when a dropped topic's theta became non-zero, i.e. alpha is large).
-#[cold]
-fn regather(topics: &ExpElogbeta, ws: &mut Workspace) {
-    #[cfg(test)]
-    {
-        ws.regathers += 1;
-    }
-    let theta = ws.theta.as_flattened();
-    let mut j = 0;
-    ws.next.clear();
-    for (i, &t) in theta.iter().enumerate() {
-        let was_active = ws.active.get(j) == Some(&(i as u32));
-        j += was_active as usize;
-        if was_active || t != 0.0 {
-            ws.next.push(i as u32);
-        }
-    }
-    std::mem::swap(&mut ws.active, &mut ws.next);
-    let nb = padded(ws.active.len()) / LANES;
-    ws.rows.clear();
-    ws.rows.resize(ws.ids.len() * nb, [0.0; LANES]);
-    for (d, &id) in ws
-        .rows
-        .as_flattened_mut()
-        .chunks_exact_mut(nb * LANES)
-        .zip(&ws.ids)
-    {
-        let row = topics.row(id as usize).as_flattened();
-        for (o, &t) in d.iter_mut().zip(&ws.active) {
-            *o = row[t as usize];
-        }
-    }
-}
-
-/// Copies the rows of the document's in-vocabulary words into one contiguous block.
-fn gather(topics: &ExpElogbeta, doc: &Document, v: usize, ws: &mut Workspace) {
-    ws.rows.clear();
+fn gather<M: MulAdd>(topics: &ExpElogbeta, doc: &Document, ws: &mut Workspace) {
+    let (k, v) = (topics.num_topics(), topics.num_words());
     ws.ids.clear();
     ws.cts.clear();
     for (id, c) in doc.iter() {
         if (id as usize) < v && c > 0.0 {
             ws.ids.push(id);
             ws.cts.push(c);
-            ws.rows.extend_from_slice(topics.row(id as usize));
         }
     }
+    let np = padded(ws.ids.len());
+    ws.np = np;
+    ws.cts.resize(np, 0.0);
+    ws.block.clear();
+    ws.block.resize(k * np, 0.0);
+    let kb = topics.padded_topics() / LANES;
+    M::transpose(topics.rows(), kb, &ws.ids, k, np, &mut ws.block);
 }
 
 #[cfg(test)]
@@ -612,18 +589,23 @@ mod tests {
                 let mut ws = Workspace::default();
                 for doc in &docs {
                     let init: Vec<f32> = (0..k).map(|_| 0.5 + r.random::<f32>()).collect();
-                    estep(&p, doc, &init, true, &mut ws);
                     let want = dense(&p, doc, &init);
                     let total: f32 = want.iter().sum();
-                    for (g, w) in ws.gamma.iter().zip(&want) {
-                        assert!(
-                            (g - w).abs() <= 1e-3 * total,
-                            "accelerate {accelerate}, alpha {}: {g} vs {w}",
-                            alpha[0]
-                        );
+                    // The dispatched kernels (AVX2 here) and the portable ones.
+                    let mut portable = Workspace::default();
+                    estep_generic::<Plain>(&p, doc, &init, true, &mut portable);
+                    estep(&p, doc, &init, true, &mut ws);
+                    for gamma in [&ws.gamma, &portable.gamma] {
+                        for (g, w) in gamma.iter().zip(&want) {
+                            assert!(
+                                (g - w).abs() <= 1e-3 * total,
+                                "accelerate {accelerate}, alpha {}: {g} vs {w}",
+                                alpha[0]
+                            );
+                        }
                     }
                 }
-                regathers += ws.regathers;
+                regathers += ws.revivals;
             }
             if accelerate {
                 assert!(regathers > 0, "no jump revived a topic");

@@ -6,55 +6,96 @@
 //! (fused multiply-add on 8-lane registers), chosen once per call with cached CPU detection.
 //! This gives AVX2 speed without asking every crate in the workspace for `-C target-cpu`.
 
-/// How the kernels compute `a * b + c`, and the two dot-product kernels (whose
-/// reductions LLVM does not vectorise well on its own).
+/// How the kernels compute `a * b + c`, and the E-step kernels built on it.
 pub(crate) trait MulAdd {
     fn mul_add(a: f32, b: f32, c: f32) -> f32;
 
-    /// Dot products of `theta` with two rows.
+    /// One E-step pass over a document's topic-major block (`np` floats per topic row, `np`
+    /// a multiple of [`LANES`]): for each active topic j (row `active[j]`, weight
+    /// `theta[j]`), `acc[j]` gets 8 partial sums of `sum_w cts[w] / (phinorm_w + eps) *
+    /// block[row][w]`, where `phinorm_w = sum_j theta[j] * block[active[j]][w]`.
     #[inline(always)]
-    fn dot2(theta: &[Lanes], r1: &[Lanes], r2: &[Lanes]) -> (f32, f32) {
-        dot2_generic::<Self>(theta, r1, r2)
+    fn pass(
+        block: &[f32],
+        np: usize,
+        active: &[u32],
+        theta: &[f32],
+        cts: &[f32],
+        eps: f32,
+        acc: &mut [Lanes],
+    ) {
+        pass_generic::<Self>(block, np, active, theta, cts, eps, acc)
     }
 
-    /// Dot product of `theta` with one row.
+    /// Writes the first `k` weights of the word-major rows `ids` of `rows` (`kb` vectors per
+    /// row) into columns 0.. of the topic-major `block` (k rows of `np` floats).
     #[inline(always)]
-    fn dot(theta: &[Lanes], r: &[Lanes]) -> f32 {
-        dot_generic::<Self>(theta, r)
-    }
-
-    /// One E-step pass over a document's gathered block (`cts.len()` rows of `theta.len()`
-    /// vectors): `acc = sum_w cts[w] / (theta . row_w + eps) * row_w`.
-    #[inline(always)]
-    fn pass(theta: &[Lanes], rows: &[Lanes], cts: &[f32], eps: f32, acc: &mut [Lanes]) {
-        pass_generic::<Self>(theta, rows, cts, eps, acc)
+    fn transpose(rows: &[Lanes], kb: usize, ids: &[u32], k: usize, np: usize, block: &mut [f32]) {
+        transpose_generic(rows, kb, ids, 0, k, np, block)
     }
 }
 
-/// [`MulAdd::pass`] for any width: two rows per step share the theta loads and the acc
-/// load/store.
+/// [`MulAdd::pass`] for any target: one 8-word block at a time.
 #[inline(always)]
 fn pass_generic<M: MulAdd + ?Sized>(
-    theta: &[Lanes],
-    rows: &[Lanes],
+    block: &[f32],
+    np: usize,
+    active: &[u32],
+    theta: &[f32],
     cts: &[f32],
     eps: f32,
     acc: &mut [Lanes],
 ) {
-    let kb = theta.len();
-    let n = cts.len();
+    let acc = &mut acc[..active.len()];
     acc.iter_mut().for_each(|a| *a = [0.0; LANES]);
-    let mut w = 0;
-    while w + 1 < n {
-        let r1 = &rows[w * kb..(w + 1) * kb];
-        let r2 = &rows[(w + 1) * kb..(w + 2) * kb];
-        let (p1, p2) = M::dot2(theta, r1, r2);
-        axpy2::<M>(cts[w] / (p1 + eps), r1, cts[w + 1] / (p2 + eps), r2, acc);
-        w += 2;
+    for off in (0..np).step_by(LANES) {
+        let mut ph = [0f32; LANES];
+        for (&t, &th) in active.iter().zip(theta) {
+            let r = &block[t as usize * np + off..][..LANES];
+            for i in 0..LANES {
+                ph[i] = M::mul_add(th, r[i], ph[i]);
+            }
+        }
+        let c = &cts[off..off + LANES];
+        let s: Lanes = std::array::from_fn(|i| c[i] / (ph[i] + eps));
+        for (&t, a) in active.iter().zip(acc.iter_mut()) {
+            let r = &block[t as usize * np + off..][..LANES];
+            for i in 0..LANES {
+                a[i] = M::mul_add(s[i], r[i], a[i]);
+            }
+        }
     }
-    if w < n {
-        let r = &rows[w * kb..(w + 1) * kb];
-        axpy::<M>(cts[w] / (M::dot(theta, r) + eps), r, acc);
+}
+
+/// [`MulAdd::transpose`] one word at a time, from word `from` on.
+#[inline(always)]
+fn transpose_generic(
+    rows: &[Lanes],
+    kb: usize,
+    ids: &[u32],
+    from: usize,
+    k: usize,
+    np: usize,
+    block: &mut [f32],
+) {
+    for (w, &id) in ids.iter().enumerate().skip(from) {
+        let row = &rows[id as usize * kb..(id as usize + 1) * kb].as_flattened()[..k];
+        for (t, &x) in row.iter().enumerate() {
+            block[t * np + w] = x;
+        }
+    }
+}
+
+/// `out[w] = sum_j theta[j] * block[active[j]][w]` for the `np` columns of the block.
+#[inline(always)]
+pub(crate) fn phinorms(block: &[f32], np: usize, active: &[u32], theta: &[f32], out: &mut [f32]) {
+    let out = &mut out[..np];
+    out.iter_mut().for_each(|x| *x = 0.0);
+    for (&t, &th) in active.iter().zip(theta) {
+        let r = &block[t as usize * np..][..np];
+        for (o, &x) in out.iter_mut().zip(r) {
+            *o += th * x;
+        }
     }
 }
 
@@ -79,178 +120,195 @@ impl MulAdd for Fused {
     }
 
     #[inline(always)]
-    fn dot2(theta: &[Lanes], r1: &[Lanes], r2: &[Lanes]) -> (f32, f32) {
+    fn pass(
+        block: &[f32],
+        np: usize,
+        active: &[u32],
+        theta: &[f32],
+        cts: &[f32],
+        eps: f32,
+        acc: &mut [Lanes],
+    ) {
         // SAFETY: `Fused` is only used inside `#[target_feature(enable = "avx2,fma")]`
         // functions, which are only called after `has_avx2_fma()`.
-        unsafe { avx2::dot2(theta, r1, r2) }
+        unsafe { avx2::pass(block, np, active, theta, cts, eps, acc) }
     }
 
     #[inline(always)]
-    fn dot(theta: &[Lanes], r: &[Lanes]) -> f32 {
+    fn transpose(rows: &[Lanes], kb: usize, ids: &[u32], k: usize, np: usize, block: &mut [f32]) {
         // SAFETY: as above.
-        unsafe { avx2::dot(theta, r) }
-    }
-
-    #[inline(always)]
-    fn pass(theta: &[Lanes], rows: &[Lanes], cts: &[f32], eps: f32, acc: &mut [Lanes]) {
-        macro_rules! widths {
-            ($($kb:literal)*) => {
-                match theta.len() {
-                    // SAFETY: as above.
-                    $($kb => unsafe { avx2::pass::<$kb>(theta, rows, cts, eps, acc) },)*
-                    _ => pass_generic::<Self>(theta, rows, cts, eps, acc),
-                }
-            };
-        }
-        widths!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
+        unsafe { avx2::transpose(rows, kb, ids, k, np, block) }
     }
 }
 
-/// Explicit AVX2 dot products: two accumulators per row break the FMA latency chain.
+/// Explicit AVX2 kernels.
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use super::{Lanes, LANES};
     use std::arch::x86_64::*;
 
+    /// [`super::MulAdd::pass`]: 32 words (four vectors) at a time, so each theta broadcast
+    /// and each accumulator load/store serves four FMAs, with eight independent phinorm
+    /// chains (four word vectors x even/odd topics) to cover the FMA latency; the remaining
+    /// vectors one at a time with four chains.
     #[target_feature(enable = "avx2,fma")]
     #[inline]
-    unsafe fn hsum(v: __m256) -> f32 {
-        let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
-        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-        _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)))
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    pub(super) unsafe fn dot2(theta: &[Lanes], r1: &[Lanes], r2: &[Lanes]) -> (f32, f32) {
-        let n = theta.len();
-        let (r1, r2) = (&r1[..n], &r2[..n]);
-        let (mut a1, mut b1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-        let (mut a2, mut b2) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-        let mut c = 0;
-        while c + 1 < n {
-            let t0 = _mm256_loadu_ps(theta[c].as_ptr());
-            let t1 = _mm256_loadu_ps(theta[c + 1].as_ptr());
-            a1 = _mm256_fmadd_ps(t0, _mm256_loadu_ps(r1[c].as_ptr()), a1);
-            a2 = _mm256_fmadd_ps(t0, _mm256_loadu_ps(r2[c].as_ptr()), a2);
-            b1 = _mm256_fmadd_ps(t1, _mm256_loadu_ps(r1[c + 1].as_ptr()), b1);
-            b2 = _mm256_fmadd_ps(t1, _mm256_loadu_ps(r2[c + 1].as_ptr()), b2);
-            c += 2;
-        }
-        if c < n {
-            let t0 = _mm256_loadu_ps(theta[c].as_ptr());
-            a1 = _mm256_fmadd_ps(t0, _mm256_loadu_ps(r1[c].as_ptr()), a1);
-            a2 = _mm256_fmadd_ps(t0, _mm256_loadu_ps(r2[c].as_ptr()), a2);
-        }
-        (hsum(_mm256_add_ps(a1, b1)), hsum(_mm256_add_ps(a2, b2)))
-    }
-
-    /// [`super::MulAdd::pass`] for a width of `KB` vectors known at compile time: theta and
-    /// the accumulators live in registers (for small `KB`), two words per step with separate
-    /// accumulators for even and odd words (no store-to-load chain through memory), both
-    /// dot products reduced together and both scales computed by one division.
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    #[allow(clippy::needless_range_loop)] // c indexes several arrays of the same width
-    pub(super) unsafe fn pass<const KB: usize>(
-        theta: &[Lanes],
-        rows: &[Lanes],
+    #[allow(clippy::needless_range_loop)] // b and q index several register arrays at once
+    pub(super) unsafe fn pass(
+        block: &[f32],
+        np: usize,
+        active: &[u32],
+        theta: &[f32],
         cts: &[f32],
         eps: f32,
         acc: &mut [Lanes],
     ) {
-        let n = cts.len();
-        assert!(theta.len() == KB && acc.len() == KB && rows.len() >= n * KB);
-        let mut t = [_mm256_setzero_ps(); KB];
-        for (c, tc) in t.iter_mut().enumerate() {
-            *tc = _mm256_loadu_ps(theta[c].as_ptr());
-        }
-        let mut a = [_mm256_setzero_ps(); KB];
-        let mut b = [_mm256_setzero_ps(); KB];
-        let rp = rows.as_ptr() as *const f32;
+        let m = active.len();
+        assert!(np % LANES == 0 && cts.len() >= np && theta.len() == m && acc.len() >= m);
+        assert!(active.iter().all(|&t| (t as usize + 1) * np <= block.len()));
+        let bp = block.as_ptr();
+        let ap = acc.as_mut_ptr() as *mut f32;
         let cp = cts.as_ptr();
-        let epsv = _mm_set1_ps(eps);
-        let mut w = 0;
-        while w + 1 < n {
-            let r1 = rp.add(w * KB * LANES);
-            let r2 = r1.add(KB * LANES);
-            let (mut d1, mut e1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-            let (mut d2, mut e2) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-            for c in 0..KB {
-                let x1 = _mm256_loadu_ps(r1.add(c * LANES));
-                let x2 = _mm256_loadu_ps(r2.add(c * LANES));
-                if c % 2 == 0 {
-                    d1 = _mm256_fmadd_ps(t[c], x1, d1);
-                    d2 = _mm256_fmadd_ps(t[c], x2, d2);
-                } else {
-                    e1 = _mm256_fmadd_ps(t[c], x1, e1);
-                    e2 = _mm256_fmadd_ps(t[c], x2, e2);
+        let tp = theta.as_ptr();
+        // SAFETY (all pointer reads below): j < m, so active[j] is a row whose np floats
+        // lie in `block` (asserted), and off + 32 <= np or off + 8 <= np in each loop.
+        let row = |j: usize| bp.add(*active.get_unchecked(j) as usize * np);
+        for j in 0..m {
+            _mm256_storeu_ps(ap.add(j * LANES), _mm256_setzero_ps());
+        }
+        let epsv = _mm256_set1_ps(eps);
+        let mut off = 0;
+        while off + 4 * LANES <= np {
+            let mut p = [_mm256_setzero_ps(); 8];
+            let mut j = 0;
+            while j + 1 < m {
+                let (r0, r1) = (row(j).add(off), row(j + 1).add(off));
+                let t0 = _mm256_broadcast_ss(&*tp.add(j));
+                let t1 = _mm256_broadcast_ss(&*tp.add(j + 1));
+                for b in 0..4 {
+                    p[b] = _mm256_fmadd_ps(t0, _mm256_loadu_ps(r0.add(b * LANES)), p[b]);
+                    p[4 + b] = _mm256_fmadd_ps(t1, _mm256_loadu_ps(r1.add(b * LANES)), p[4 + b]);
+                }
+                j += 2;
+            }
+            if j < m {
+                let r0 = row(j).add(off);
+                let t0 = _mm256_broadcast_ss(&*tp.add(j));
+                for b in 0..4 {
+                    p[b] = _mm256_fmadd_ps(t0, _mm256_loadu_ps(r0.add(b * LANES)), p[b]);
                 }
             }
-            // [d1 d1 d2 d2 | d1 d1 d2 d2] -> [d1 d1 d2 d2] -> [d1 d2 d1 d2]
-            let h = _mm256_hadd_ps(_mm256_add_ps(d1, e1), _mm256_add_ps(d2, e2));
-            let h = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps::<1>(h));
-            let h = _mm_hadd_ps(h, h);
-            let c12 = _mm_castpd_ps(_mm_load_sd(cp.add(w) as *const f64));
-            let s = _mm_div_ps(c12, _mm_add_ps(h, epsv));
-            let s1 = _mm256_broadcastss_ps(s);
-            let s2 = _mm256_broadcastss_ps(_mm_movehdup_ps(s));
-            for c in 0..KB {
-                a[c] = _mm256_fmadd_ps(s1, _mm256_loadu_ps(r1.add(c * LANES)), a[c]);
-                b[c] = _mm256_fmadd_ps(s2, _mm256_loadu_ps(r2.add(c * LANES)), b[c]);
+            let mut s = [_mm256_setzero_ps(); 4];
+            for b in 0..4 {
+                let ph = _mm256_add_ps(_mm256_add_ps(p[b], p[4 + b]), epsv);
+                s[b] = _mm256_div_ps(_mm256_loadu_ps(cp.add(off + b * LANES)), ph);
             }
-            w += 2;
-        }
-        if w < n {
-            let r1 = rp.add(w * KB * LANES);
-            let (mut d1, mut e1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-            for c in 0..KB {
-                let x1 = _mm256_loadu_ps(r1.add(c * LANES));
-                if c % 2 == 0 {
-                    d1 = _mm256_fmadd_ps(t[c], x1, d1);
-                } else {
-                    e1 = _mm256_fmadd_ps(t[c], x1, e1);
+            for j in 0..m {
+                let r = row(j).add(off);
+                let a = ap.add(j * LANES);
+                let mut x = _mm256_loadu_ps(a);
+                for b in 0..4 {
+                    x = _mm256_fmadd_ps(s[b], _mm256_loadu_ps(r.add(b * LANES)), x);
                 }
+                _mm256_storeu_ps(a, x);
             }
-            let s = *cp.add(w) / (hsum(_mm256_add_ps(d1, e1)) + eps);
-            let s1 = _mm256_set1_ps(s);
-            for c in 0..KB {
-                a[c] = _mm256_fmadd_ps(s1, _mm256_loadu_ps(r1.add(c * LANES)), a[c]);
-            }
+            off += 4 * LANES;
         }
-        for c in 0..KB {
-            _mm256_storeu_ps(acc[c].as_mut_ptr(), _mm256_add_ps(a[c], b[c]));
+        while off + LANES <= np {
+            let mut p = [_mm256_setzero_ps(); 4];
+            let mut j = 0;
+            while j + 3 < m {
+                for q in 0..4 {
+                    let t = _mm256_broadcast_ss(&*tp.add(j + q));
+                    p[q] = _mm256_fmadd_ps(t, _mm256_loadu_ps(row(j + q).add(off)), p[q]);
+                }
+                j += 4;
+            }
+            while j < m {
+                let t = _mm256_broadcast_ss(&*tp.add(j));
+                p[0] = _mm256_fmadd_ps(t, _mm256_loadu_ps(row(j).add(off)), p[0]);
+                j += 1;
+            }
+            let ph = _mm256_add_ps(
+                _mm256_add_ps(_mm256_add_ps(p[0], p[1]), _mm256_add_ps(p[2], p[3])),
+                epsv,
+            );
+            let s = _mm256_div_ps(_mm256_loadu_ps(cp.add(off)), ph);
+            for j in 0..m {
+                let a = ap.add(j * LANES);
+                let x = _mm256_fmadd_ps(s, _mm256_loadu_ps(row(j).add(off)), _mm256_loadu_ps(a));
+                _mm256_storeu_ps(a, x);
+            }
+            off += LANES;
         }
     }
 
+    /// [`super::MulAdd::transpose`] by 8 x 8 register transposes (8 words x 8 topics), the
+    /// last `ids.len() % 8` words one at a time.
     #[target_feature(enable = "avx2,fma")]
     #[inline]
-    pub(super) unsafe fn dot(theta: &[Lanes], r: &[Lanes]) -> f32 {
-        let n = theta.len();
-        let r = &r[..n];
-        let (mut a, mut b) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-        let mut c = 0;
-        while c + 1 < n {
-            a = _mm256_fmadd_ps(
-                _mm256_loadu_ps(theta[c].as_ptr()),
-                _mm256_loadu_ps(r[c].as_ptr()),
-                a,
-            );
-            b = _mm256_fmadd_ps(
-                _mm256_loadu_ps(theta[c + 1].as_ptr()),
-                _mm256_loadu_ps(r[c + 1].as_ptr()),
-                b,
-            );
-            c += 2;
+    pub(super) unsafe fn transpose(
+        rows: &[Lanes],
+        kb: usize,
+        ids: &[u32],
+        k: usize,
+        np: usize,
+        block: &mut [f32],
+    ) {
+        let n = ids.len();
+        assert!(k <= kb * LANES && n <= np && block.len() >= k * np);
+        assert!(ids.iter().all(|&id| (id as usize + 1) * kb <= rows.len()));
+        let rp = rows.as_ptr() as *const f32;
+        let bp = block.as_mut_ptr();
+        let mut w = 0;
+        while w + LANES <= n {
+            // SAFETY: every id's kb vectors lie in `rows` (asserted); the stores write
+            // topic rows t < k at columns w..w + 8 <= n <= np.
+            let src: [*const f32; LANES] =
+                std::array::from_fn(|i| rp.add(*ids.get_unchecked(w + i) as usize * kb * LANES));
+            for c in 0..kb {
+                let r: [__m256; LANES] =
+                    std::array::from_fn(|i| _mm256_loadu_ps(src[i].add(c * LANES)));
+                let cols = transpose8(r);
+                for (i, col) in cols.iter().enumerate().take(k.saturating_sub(c * LANES)) {
+                    _mm256_storeu_ps(bp.add((c * LANES + i) * np + w), *col);
+                }
+            }
+            w += LANES;
         }
-        if c < n {
-            a = _mm256_fmadd_ps(
-                _mm256_loadu_ps(theta[c].as_ptr()),
-                _mm256_loadu_ps(r[c].as_ptr()),
-                a,
-            );
-        }
-        hsum(_mm256_add_ps(a, b))
+        super::transpose_generic(rows, kb, ids, w, k, np, block);
+    }
+
+    /// Columns of an 8 x 8 block given as 8 row vectors.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
+        let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+        let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+        let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+        let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+        let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+        let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+        let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+        let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+        let s0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+        let s1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+        let s2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+        let s3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+        let s4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+        let s5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+        let s6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+        let s7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+        [
+            _mm256_permute2f128_ps::<0x20>(s0, s4),
+            _mm256_permute2f128_ps::<0x20>(s1, s5),
+            _mm256_permute2f128_ps::<0x20>(s2, s6),
+            _mm256_permute2f128_ps::<0x20>(s3, s7),
+            _mm256_permute2f128_ps::<0x31>(s0, s4),
+            _mm256_permute2f128_ps::<0x31>(s1, s5),
+            _mm256_permute2f128_ps::<0x31>(s2, s6),
+            _mm256_permute2f128_ps::<0x31>(s3, s7),
+        ]
     }
 }
 
@@ -280,80 +338,42 @@ pub(crate) fn padded(k: usize) -> usize {
 /// straight-line SIMD without iterator adapters or bounds checks in the hot loop.
 pub(crate) type Lanes = [f32; LANES];
 
+/// Sum of the 8 lanes in a fixed order (results are reproducible).
 #[inline(always)]
-fn hsum(l: &Lanes) -> f32 {
+pub(crate) fn hsum(l: &Lanes) -> f32 {
     ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]))
 }
 
-/// Dot products of `theta` with two rows at once (sharing the `theta` loads); each sum is
-/// kept in 8 lanes and reduced in a fixed order, so results are reproducible.
-#[inline(always)]
-fn dot2_generic<M: MulAdd + ?Sized>(theta: &[Lanes], r1: &[Lanes], r2: &[Lanes]) -> (f32, f32) {
-    let n = theta.len();
-    let (r1, r2) = (&r1[..n], &r2[..n]);
-    let mut a1 = [0f32; LANES];
-    let mut a2 = [0f32; LANES];
-    for c in 0..n {
-        let t = theta[c];
-        let x1 = r1[c];
-        let x2 = r2[c];
-        for i in 0..LANES {
-            a1[i] = M::mul_add(t[i], x1[i], a1[i]);
-            a2[i] = M::mul_add(t[i], x2[i], a2[i]);
-        }
-    }
-    (hsum(&a1), hsum(&a2))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
 
-/// Dot product of `theta` with one row.
-#[inline(always)]
-fn dot_generic<M: MulAdd + ?Sized>(theta: &[Lanes], r: &[Lanes]) -> f32 {
-    let n = theta.len();
-    let r = &r[..n];
-    let mut a = [0f32; LANES];
-    for c in 0..n {
-        let t = theta[c];
-        let x = r[c];
-        for i in 0..LANES {
-            a[i] = M::mul_add(t[i], x[i], a[i]);
+    /// The AVX2 transpose (8 x 8 register blocks) writes the same block as the word-at-a-time
+    /// loop, for widths that are and are not whole vectors and word counts with remainders.
+    #[test]
+    fn transposes_agree() {
+        let mut r = ChaCha8Rng::seed_from_u64(3);
+        for (k, n) in [(1, 1), (7, 9), (8, 16), (50, 37), (100, 130), (13, 8)] {
+            let kb = padded(k) / LANES;
+            let v = 200;
+            let rows: Vec<Lanes> = (0..v * kb)
+                .map(|_| std::array::from_fn(|_| r.random::<f32>()))
+                .collect();
+            let ids: Vec<u32> = (0..n).map(|_| r.random_range(0..v as u32)).collect();
+            let np = padded(n);
+            let mut want = vec![0f32; k * np];
+            transpose_generic(&rows, kb, &ids, 0, k, np, &mut want);
+            let mut got = vec![0f32; k * np];
+            Plain::transpose(&rows, kb, &ids, k, np, &mut got);
+            assert_eq!(got, want);
+            if has_avx2_fma() {
+                let mut got = vec![0f32; k * np];
+                // SAFETY: AVX2 and FMA are present (checked).
+                unsafe { avx2::transpose(&rows, kb, &ids, k, np, &mut got) };
+                assert_eq!(got, want, "k {k}, n {n}");
+            }
         }
-    }
-    hsum(&a)
-}
-
-/// `acc += s1 * r1 + s2 * r2` (one load and store of `acc` for two rows).
-#[inline(always)]
-pub(crate) fn axpy2<M: MulAdd + ?Sized>(
-    s1: f32,
-    r1: &[Lanes],
-    s2: f32,
-    r2: &[Lanes],
-    acc: &mut [Lanes],
-) {
-    let n = acc.len();
-    let (r1, r2) = (&r1[..n], &r2[..n]);
-    for c in 0..n {
-        let mut a = acc[c];
-        let x1 = r1[c];
-        let x2 = r2[c];
-        for i in 0..LANES {
-            a[i] = M::mul_add(s2, x2[i], M::mul_add(s1, x1[i], a[i]));
-        }
-        acc[c] = a;
-    }
-}
-
-/// `acc += s * r`.
-#[inline(always)]
-pub(crate) fn axpy<M: MulAdd + ?Sized>(s: f32, r: &[Lanes], acc: &mut [Lanes]) {
-    let n = acc.len();
-    let r = &r[..n];
-    for c in 0..n {
-        let mut a = acc[c];
-        let x = r[c];
-        for i in 0..LANES {
-            a[i] = M::mul_add(s, x[i], a[i]);
-        }
-        acc[c] = a;
     }
 }

@@ -324,7 +324,11 @@ fn inference_is_deterministic_and_matches_snapshot() {
     let batch = inf.infer_batch(&corpus[..20]);
     for (doc, theta) in corpus[..20].iter().zip(&batch) {
         assert_eq!(&inf.infer(doc), theta);
-        assert_eq!(&snap.infer(doc), theta);
+        // The snapshot's psi(sum lambda) is summed from the written lambda, the trainer's from
+        // its running row sums: they may differ in the last bit.
+        for (a, b) in snap.infer(doc).iter().zip(theta) {
+            assert_relative_eq!(a, b, max_relative = 1e-4);
+        }
         assert_relative_eq!(theta.iter().sum::<f32>(), 1.0, epsilon = 1e-5);
     }
     // A document made of one topic's top words is assigned mostly to that topic.

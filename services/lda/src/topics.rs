@@ -107,6 +107,11 @@ impl ExpElogbeta {
     pub(crate) fn num_words(&self) -> usize {
         self.v
     }
+    /// All V word-major rows, `padded_topics() / LANES` vectors each.
+    #[inline]
+    pub(crate) fn rows(&self) -> &[Lanes] {
+        &self.data
+    }
     /// The padded row of word `w`.
     #[inline]
     pub(crate) fn row(&self, w: usize) -> &[Lanes] {
