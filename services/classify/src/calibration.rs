@@ -163,11 +163,7 @@ fn argmax(z: &[f64]) -> usize {
 fn total_top_label_bce<'a>(items: impl Iterator<Item = (&'a Vec<f64>, usize)>, beta: f64) -> f64 {
     let mut total = 0.0;
     for (z, y) in items {
-        let scaled: Vec<f64> = z.iter().map(|v| v * beta).collect();
-        let mut p = vec![0.0; z.len()];
-        softmax_into(&scaled, &mut p);
-        let top = argmax(&p);
-        let confidence = p[top].clamp(1e-12, 1.0 - 1e-12);
+        let (top, confidence) = tempered_top(z, beta);
         total -= if top == y {
             confidence.ln()
         } else {
@@ -228,13 +224,19 @@ fn top_label_targets(
 fn soft_top_label_bce(logits: &[Vec<f64>], targets: &[f64], beta: f64) -> f64 {
     let mut total = 0.0;
     for (z, &r) in logits.iter().zip(targets) {
-        let scaled: Vec<f64> = z.iter().map(|v| v * beta).collect();
-        let mut p = vec![0.0; z.len()];
-        softmax_into(&scaled, &mut p);
-        let c = p[argmax(&p)].clamp(1e-12, 1.0 - 1e-12);
+        let (_, c) = tempered_top(z, beta);
         total -= r * c.ln() + (1.0 - r) * (1.0 - c).ln();
     }
     total / targets.len().max(1) as f64
+}
+
+/// The arg-max of `softmax(beta * z)` and its probability, kept inside (0, 1) for the logs.
+fn tempered_top(z: &[f64], beta: f64) -> (usize, f64) {
+    let scaled: Vec<f64> = z.iter().map(|v| v * beta).collect();
+    let mut p = vec![0.0; z.len()];
+    softmax_into(&scaled, &mut p);
+    let top = argmax(&p);
+    (top, p[top].clamp(1e-12, 1.0 - 1e-12))
 }
 
 /// `softmax(z / t)`.
