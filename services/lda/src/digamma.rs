@@ -109,11 +109,14 @@ pub fn ln_f32(x: f32) -> f32 {
 pub fn exp_f32(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     let xc = x.clamp(FLUSH_LN, 88.0);
-    let t = xc * LOG2E + 0.5;
-    // floor(t) without a libm call: truncate, then fix negative non-integers.
-    let mut n = t as i32;
-    n -= ((n as f32) > t) as i32;
-    let fx = n as f32;
+    // n = round(x / ln 2) by the 1.5 * 2^23 trick: adding it leaves round(t) in the low
+    // mantissa bits. Cephes floors t + 0.5 instead; both keep the remainder r within
+    // +-ln(2)/2, and this needs no float-to-int conversion (Rust's saturating `as` does not
+    // vectorise cheaply, and the E-step runs this on every active topic of every iteration).
+    const ROUNDER: f32 = 12_582_912.0;
+    let big = xc * LOG2E + ROUNDER;
+    let n = (big.to_bits() as i32).wrapping_sub(ROUNDER.to_bits() as i32);
+    let fx = big - ROUNDER;
     let r = xc - fx * 0.693_359_4 - fx * -2.121_944_4e-4;
     let z = r * r;
     let mut y = 1.987_569_1e-4;
@@ -123,7 +126,7 @@ pub fn exp_f32(x: f32) -> f32 {
     y = y * r + 1.666_666_5e-1;
     y = y * r + 0.5; // Cephes: 5.0000001201e-1, which is 0.5 in f32
     y = y * z + r + 1.0;
-    let scale = f32::from_bits(((n + 127) as u32) << 23);
+    let scale = f32::from_bits((n.wrapping_add(127) as u32) << 23);
     if x > FLUSH_LN {
         y * scale
     } else {

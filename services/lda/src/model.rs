@@ -236,27 +236,37 @@ impl OnlineLda {
         };
         let (k, seed, t) = (self.num_topics(), self.config.seed, self.updates);
         let learn_alpha = self.config.learn_alpha;
+        let run = |ws: &mut Workspace, init: &mut Vec<f32>, i: usize, doc: &Document| {
+            init.resize(k, 0.0);
+            let mut r = rng::rng_for(seed, rng::DOC_GAMMA, t, i as u64);
+            rng::fill_gamma100(&mut r, init);
+            let info = estep(&params, doc, init, true, ws);
+            DocOut {
+                tokens: ws.tokens(),
+                ids: ws.ids.clone(),
+                cphi: ws.cphi.clone(),
+                theta: ws.theta.as_flattened().to_vec(),
+                elog_theta: learn_alpha.then(|| dirichlet_expectation(&ws.gamma)),
+                iterations: info.iterations,
+                converged: info.converged,
+            }
+        };
         self.pool.install(|| {
             batch
                 .par_iter()
                 .enumerate()
-                .map_init(
-                    || (Workspace::default(), vec![0f32; k]),
-                    |(ws, init), (i, doc)| {
-                        let mut r = rng::rng_for(seed, rng::DOC_GAMMA, t, i as u64);
-                        rng::fill_gamma100(&mut r, init);
-                        let info = estep(&params, doc, init, true, ws);
-                        DocOut {
-                            tokens: ws.tokens(),
-                            ids: ws.ids.clone(),
-                            cphi: ws.cphi.clone(),
-                            theta: ws.theta.as_flattened().to_vec(),
-                            elog_theta: learn_alpha.then(|| dirichlet_expectation(&ws.gamma)),
-                            iterations: info.iterations,
-                            converged: info.converged,
+                .map(|(i, doc)| {
+                    // One workspace per pool thread, kept across documents and batches:
+                    // `map_init` would start a fresh one for every piece rayon splits the
+                    // batch into, and their first-touch page faults do not parallelise.
+                    WORKSPACE.with(|cell| match cell.try_borrow_mut() {
+                        Ok(mut pair) => {
+                            let (ws, init) = &mut *pair;
+                            run(ws, init, i, doc)
                         }
-                    },
-                )
+                        Err(_) => run(&mut Workspace::default(), &mut Vec::new(), i, doc),
+                    })
+                })
                 .collect()
         })
     }
@@ -452,6 +462,11 @@ fn append_columns(lambda: &mut LazyLambda, num_words: usize, config: &LdaConfig)
         rng::fill_gamma100(&mut r, &mut draw);
         lambda.push_word(&draw);
     }
+}
+
+thread_local! {
+    /// The E-step scratch of this thread (see `OnlineLda::estep_batch`).
+    static WORKSPACE: std::cell::RefCell<(Workspace, Vec<f32>)> = std::cell::RefCell::default();
 }
 
 /// The batch's in-vocabulary words (ascending) and the batch with each id replaced by its

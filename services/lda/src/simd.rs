@@ -11,20 +11,20 @@ pub(crate) trait MulAdd {
     fn mul_add(a: f32, b: f32, c: f32) -> f32;
 
     /// One E-step pass over a document's topic-major block (`np` floats per topic row, `np`
-    /// a multiple of [`LANES`]): for each active topic j (row `active[j]`, weight
-    /// `theta[j]`), `acc[j]` gets 8 partial sums of `sum_w cts[w] / (phinorm_w + eps) *
-    /// block[row][w]`, where `phinorm_w = sum_j theta[j] * block[active[j]][w]`.
+    /// a multiple of [`LANES`]): for each active topic j (its row starting at `rows[j]`,
+    /// weight `theta[j]`), `acc[j]` gets 8 partial sums of `sum_w cts[w] / (phinorm_w + eps)
+    /// * block[rows[j] + w]`, where `phinorm_w = sum_j theta[j] * block[rows[j] + w]`.
     #[inline(always)]
     fn pass(
         block: &[f32],
         np: usize,
-        active: &[u32],
+        rows: &[usize],
         theta: &[f32],
         cts: &[f32],
         eps: f32,
         acc: &mut [Lanes],
     ) {
-        pass_generic::<Self>(block, np, active, theta, cts, eps, acc)
+        pass_generic::<Self>(block, np, rows, theta, cts, eps, acc)
     }
 
     /// Writes the first `k` weights of the word-major rows `ids` of `rows` (`kb` vectors per
@@ -40,26 +40,26 @@ pub(crate) trait MulAdd {
 fn pass_generic<M: MulAdd + ?Sized>(
     block: &[f32],
     np: usize,
-    active: &[u32],
+    rows: &[usize],
     theta: &[f32],
     cts: &[f32],
     eps: f32,
     acc: &mut [Lanes],
 ) {
-    let acc = &mut acc[..active.len()];
+    let acc = &mut acc[..rows.len()];
     acc.iter_mut().for_each(|a| *a = [0.0; LANES]);
     for off in (0..np).step_by(LANES) {
         let mut ph = [0f32; LANES];
-        for (&t, &th) in active.iter().zip(theta) {
-            let r = &block[t as usize * np + off..][..LANES];
+        for (&row, &th) in rows.iter().zip(theta) {
+            let r = &block[row + off..][..LANES];
             for i in 0..LANES {
                 ph[i] = M::mul_add(th, r[i], ph[i]);
             }
         }
         let c = &cts[off..off + LANES];
         let s: Lanes = std::array::from_fn(|i| c[i] / (ph[i] + eps));
-        for (&t, a) in active.iter().zip(acc.iter_mut()) {
-            let r = &block[t as usize * np + off..][..LANES];
+        for (&row, a) in rows.iter().zip(acc.iter_mut()) {
+            let r = &block[row + off..][..LANES];
             for i in 0..LANES {
                 a[i] = M::mul_add(s[i], r[i], a[i]);
             }
@@ -123,7 +123,7 @@ impl MulAdd for Fused {
     fn pass(
         block: &[f32],
         np: usize,
-        active: &[u32],
+        rows: &[usize],
         theta: &[f32],
         cts: &[f32],
         eps: f32,
@@ -131,7 +131,7 @@ impl MulAdd for Fused {
     ) {
         // SAFETY: `Fused` is only used inside `#[target_feature(enable = "avx2,fma")]`
         // functions, which are only called after `has_avx2_fma()`.
-        unsafe { avx2::pass(block, np, active, theta, cts, eps, acc) }
+        unsafe { avx2::pass(block, np, rows, theta, cts, eps, acc) }
     }
 
     #[inline(always)]
@@ -157,22 +157,22 @@ mod avx2 {
     pub(super) unsafe fn pass(
         block: &[f32],
         np: usize,
-        active: &[u32],
+        rows: &[usize],
         theta: &[f32],
         cts: &[f32],
         eps: f32,
         acc: &mut [Lanes],
     ) {
-        let m = active.len();
+        let m = rows.len();
         assert!(np % LANES == 0 && cts.len() >= np && theta.len() == m && acc.len() >= m);
-        assert!(active.iter().all(|&t| (t as usize + 1) * np <= block.len()));
+        assert!(rows.iter().all(|&r| r + np <= block.len()));
         let bp = block.as_ptr();
         let ap = acc.as_mut_ptr() as *mut f32;
         let cp = cts.as_ptr();
         let tp = theta.as_ptr();
-        // SAFETY (all pointer reads below): j < m, so active[j] is a row whose np floats
-        // lie in `block` (asserted), and off + 32 <= np or off + 8 <= np in each loop.
-        let row = |j: usize| bp.add(*active.get_unchecked(j) as usize * np);
+        // SAFETY (all pointer reads below): j < m, so rows[j] starts np floats that lie in
+        // `block` (asserted), and off + 32 <= np or off + 8 <= np in each loop.
+        let row = |j: usize| bp.add(*rows.get_unchecked(j));
         for j in 0..m {
             _mm256_storeu_ps(ap.add(j * LANES), _mm256_setzero_ps());
         }
@@ -264,14 +264,27 @@ mod avx2 {
         while w + LANES <= n {
             // SAFETY: every id's kb vectors lie in `rows` (asserted); the stores write
             // topic rows t < k at columns w..w + 8 <= n <= np.
-            let src: [*const f32; LANES] =
-                std::array::from_fn(|i| rp.add(*ids.get_unchecked(w + i) as usize * kb * LANES));
+            let mut src = [rp; LANES];
+            for (i, s) in src.iter_mut().enumerate() {
+                *s = rp.add(*ids.get_unchecked(w + i) as usize * kb * LANES);
+            }
+            let mut dst = bp.add(w);
             for c in 0..kb {
-                let r: [__m256; LANES] =
-                    std::array::from_fn(|i| _mm256_loadu_ps(src[i].add(c * LANES)));
-                let cols = transpose8(r);
-                for (i, col) in cols.iter().enumerate().take(k.saturating_sub(c * LANES)) {
-                    _mm256_storeu_ps(bp.add((c * LANES + i) * np + w), *col);
+                let o = c * LANES;
+                let cols = transpose8([
+                    _mm256_loadu_ps(src[0].add(o)),
+                    _mm256_loadu_ps(src[1].add(o)),
+                    _mm256_loadu_ps(src[2].add(o)),
+                    _mm256_loadu_ps(src[3].add(o)),
+                    _mm256_loadu_ps(src[4].add(o)),
+                    _mm256_loadu_ps(src[5].add(o)),
+                    _mm256_loadu_ps(src[6].add(o)),
+                    _mm256_loadu_ps(src[7].add(o)),
+                ]);
+                let live = (k - o).min(LANES);
+                for col in &cols[..live] {
+                    _mm256_storeu_ps(dst, *col);
+                    dst = dst.add(np);
                 }
             }
             w += LANES;
