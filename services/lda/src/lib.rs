@@ -20,8 +20,9 @@
 //!   [`LdaState`] for checkpoints.
 //! - `inference`: [`TopicInference`], a cheap, shareable snapshot for scoring.
 //! - `estep`: the one E-step used by training, inference and evaluation.
-//! - `topics`, `simd`: exp(E[log beta]) in the E-step's word-major padded layout, and the
-//!   AVX2/FMA runtime dispatch of the hot loops.
+//! - `topics`, `simd`: exp(E[log beta]), stored word-major (a document's rows are gathered
+//!   and transposed into the E-step's topic-major block), and the AVX2/FMA kernels with their
+//!   runtime dispatch.
 //! - `bound`: the variational bound behind [`OnlineLda::log_perplexity`].
 //! - [`vocab`]: [`Vocabulary`] (open, bounded) and [`VocabRemap`].
 //! - [`coherence`]: NPMI and UMass of top words.

@@ -1,8 +1,9 @@
 //! `ExpElogbeta`: exp(E[log beta]) in the E-step's layout.
 //!
-//! The E-step touches, for each word of a document, the K topic weights of that word, so the
-//! matrix is stored word-major (V rows of `padded(K)` floats, padding zero). `lambda` itself
-//! stays topic-major (K x V) because that is what the M-step, evaluation and snapshots read.
+//! The E-step reads, for each word of a document, the K topic weights of that word, so the
+//! matrix is stored word-major (V rows of `padded(K)` floats, padding zero): a document's rows
+//! are contiguous runs, which the E-step transposes into its topic-major block once per
+//! document (`estep::gather`).
 
 use ndarray::Array2;
 use rayon::prelude::*;
