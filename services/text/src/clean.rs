@@ -24,12 +24,23 @@ pub(crate) struct CleanOptions {
 /// Headers first (they are only recognised at the very start), then quotes (a reply's own
 /// signature often sits above the quoted original), then the signature of what is left.
 pub(crate) fn clean(text: &str, opts: CleanOptions) -> Cow<'_, str> {
+    clean_noting_quotes(text, opts, None)
+}
+
+/// [`clean`], also appending the lines the quote step drops to `dropped` (quoted lines and
+/// attribution lines, each ending in a newline, and a forwarded original whole), for callers
+/// that want the quoted text without scanning the body a second time.
+pub(crate) fn clean_noting_quotes<'a>(
+    text: &'a str,
+    opts: CleanOptions,
+    dropped: Option<&mut String>,
+) -> Cow<'a, str> {
     let mut body = text;
     if opts.headers {
         body = strip_header(body);
     }
     let mut out = if opts.quotes {
-        strip_quotes(body)
+        strip_quotes(body, dropped)
     } else {
         Cow::Borrowed(body)
     };
@@ -150,8 +161,9 @@ fn field_name(line: &str) -> Option<&str> {
 /// One pass over the lines, copying only once something drops. In ASCII text a line is looked
 /// at closely only when its first and last bytes allow one of the patterns (see
 /// [`maybe_special`]); the byte test is a superset of the full tests, so the result is the same
-/// (property-tested against the former line-vector version).
-fn strip_quotes(text: &str) -> Cow<'_, str> {
+/// (property-tested against the former line-vector version). Dropped lines are appended to
+/// `dropped` when given (see [`clean_noting_quotes`]).
+fn strip_quotes<'a>(text: &'a str, mut dropped: Option<&mut String>) -> Cow<'a, str> {
     let ascii = text.is_ascii();
     // The one pattern that may sit anywhere in a line: looked for once per text, not per line.
     // Offsets 1 and 16 are its 'w' and 'g', rare letters.
@@ -174,10 +186,19 @@ fn strip_quotes(text: &str) -> Cow<'_, str> {
         if starts_original(bare, &text[next..]) {
             // Outlook-style replies put the whole original below this marker.
             out.get_or_insert_with(|| copy_start(text, pos));
+            if let Some(d) = dropped.as_deref_mut() {
+                d.push_str(&text[pos..]);
+            }
             break;
         }
         let attribution = is_attribution(bare);
         let drop = attribution || is_quote(bare);
+        if drop {
+            if let Some(d) = dropped.as_deref_mut() {
+                d.push_str(bare);
+                d.push('\n');
+            }
+        }
         if attribution {
             // Gmail wraps "On <date>, <name> <addr>\nwrote:" over two lines.
             if let Some((ps, pe, true)) = prev {
@@ -388,35 +409,6 @@ pub(crate) fn subject_and_body(text: &str) -> (Option<String>, &str) {
         }
     }
     (subject.filter(|s| !s.trim().is_empty()), body)
-}
-
-/// The lines [`strip_quotes`] drops: quoted lines, attribution lines and a forwarded original,
-/// each ending in a newline. (Gmail's wrapped "On ... wrote:" keeps its first half here; the
-/// result feeds a classifier, where one line more or less of attribution does not matter.)
-pub(crate) fn quoted_lines(text: &str) -> String {
-    // The same byte prefilter as `strip_quotes`: most lines are prose and skipped unread.
-    let ascii = text.is_ascii();
-    let writes_in = ascii && bytes::contains(text.as_bytes(), WRITES_IN_MESSAGE.as_bytes(), 1, 16);
-    let mut out = String::new();
-    let mut pos = 0;
-    while pos < text.len() {
-        let (line, next) = line_at(text, pos);
-        let bare = line.trim_end_matches('\r');
-        if ascii && !maybe_special(bare.as_bytes(), writes_in) {
-            pos = next;
-            continue;
-        }
-        if starts_original(bare, &text[next..]) {
-            out.push_str(&text[pos..]);
-            break;
-        }
-        if is_quote(bare) || is_attribution(bare) {
-            out.push_str(bare);
-            out.push('\n');
-        }
-        pos = next;
-    }
-    out
 }
 
 // ---------------------------------------------------------------------------------------------

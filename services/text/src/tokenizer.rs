@@ -7,7 +7,7 @@ use std::sync::Arc;
 use rustc_hash::{FxHashMap, FxHashSet};
 use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
-use crate::clean::{clean, quoted_lines, subject_and_body, CleanOptions};
+use crate::clean::{clean, clean_noting_quotes, subject_and_body, CleanOptions};
 use crate::key::{Key, KeyTable};
 use crate::segment::{pieces, Piece};
 use crate::stem::Stem;
@@ -147,34 +147,35 @@ impl Tokenizer {
 
     /// Cleans, tokenizes and counts one document.
     pub fn process(&self, text: &str) -> Processed {
-        self.process_noting_quotes(text).0
+        self.process_noting_quotes(text, None)
     }
 
-    /// [`process`](Self::process), and whether quoted lines were dropped: only that step of
-    /// cleaning allocates, so a borrowed cleaning result has none.
-    fn process_noting_quotes(&self, text: &str) -> (Processed, bool) {
-        let display = self.clean(text);
-        let quotes_dropped = matches!(display, Cow::Owned(_));
+    /// [`process`](Self::process), also appending the quoted lines cleaning drops to
+    /// `quoted` (see `clean::clean_noting_quotes`): the classifier's context is then read
+    /// off the same single pass over the body.
+    fn process_noting_quotes(&self, text: &str, quoted: Option<&mut String>) -> Processed {
+        let display = clean_noting_quotes(text, self.clean, quoted);
         let (terms, token_count) = self.bag(&display);
-        let processed = Processed {
+        Processed {
             display_text: display.into_owned(),
             terms,
             token_count,
-        };
-        (processed, quotes_dropped)
+        }
     }
 
     /// [`process`](Self::process), plus the stored text and the classifier's context terms
     /// (see [`Prepared`]).
     pub fn prepare(&self, text: &str) -> Prepared {
-        let (processed, quotes_dropped) = self.process_noting_quotes(text);
         if !self.config.classifier_context {
+            let processed = self.process(text);
             return Prepared {
                 text: processed.display_text.clone(),
                 processed,
                 context_terms: Vec::new(),
             };
         }
+        let mut quoted = String::new();
+        let processed = self.process_noting_quotes(text, Some(&mut quoted));
         let (subject, body) = if self.clean.headers {
             subject_and_body(text)
         } else {
@@ -188,9 +189,9 @@ impl Tokenizer {
         // The Subject counts twice: it is the author's own one-line summary, and weighting it
         // up is what the measured gain was taken with (bench/queue/RESULTS.md).
         let mut context = subject.map(|s| format!("{s}\n{s}")).unwrap_or_default();
-        if self.clean.quotes && quotes_dropped {
+        if !quoted.is_empty() {
             context.push('\n');
-            context.push_str(&quoted_lines(body));
+            context.push_str(&quoted);
         }
         let context_terms = if context.is_empty() {
             Vec::new()

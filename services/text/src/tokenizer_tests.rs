@@ -336,6 +336,25 @@ fn prepare_keeps_subject_and_quotes_out_of_the_topic_terms() {
     assert!(!p.text.contains("Lines:"));
 }
 
+/// A forwarded original (Outlook's marker and everything below it) is dropped from the topic
+/// terms and read into the context whole, from the same pass that drops it.
+#[test]
+fn prepare_reads_a_forwarded_original_into_the_context() {
+    let t = tok(TokenizerConfig::default());
+    let mail = "Subject: budget\n\nSee below.\n-----Original Message-----\nFrom: A\n\
+                Telescopes arrive Monday.\n> quoted twice\n";
+    let p = t.prepare(mail);
+    let words =
+        |terms: &[(String, u32)]| -> Vec<String> { terms.iter().map(|(w, _)| w.clone()).collect() };
+    assert_eq!(words(&p.processed.terms), ["see"]);
+    let context = words(&p.context_terms);
+    for w in [
+        "budget", "telescop", "arriv", "monday", "quot", "origin", "messag",
+    ] {
+        assert!(context.contains(&w.to_string()), "{w} in {context:?}");
+    }
+}
+
 #[test]
 fn prepare_without_stripping_has_no_context() {
     let t = tok(TokenizerConfig {
