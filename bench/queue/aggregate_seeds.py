@@ -24,11 +24,16 @@ def curves_from_dir(path):
         runs = json.load(f)
     out = {}
     for strategy, run in runs.items():
-        # The last point repeats the final label count (the refit after the stream ends);
-        # keep one point per label count.
+        # The curve's last point is the refit after the stream ends. When the budget was spent
+        # before that, the evaluation at the budget is the final point and the refit (same
+        # labels, a label or two more) is dropped; when the stream ended first, the refit is
+        # the last measurement there is.
+        curve = run["curve"]
+        if len(curve) >= 2 and curve[-2]["human_labels"] >= run["budget"]:
+            curve = curve[:-1]
         points = {}
-        for p in run["curve"]:
-            points[p["human_labels"]] = p["accuracy"]
+        for p in curve:
+            points.setdefault(p["human_labels"], p["accuracy"])
         out[strategy] = sorted(points.items())
     return out
 
@@ -41,7 +46,13 @@ def main():
 
     seeds = {}
     for d in args.dirs:
-        seeds[os.path.basename(os.path.normpath(d))] = curves_from_dir(d)
+        # Runs of the same seed from different directories are separate runs (the pipeline is
+        # asynchronous, so a rerun of a seed is not a replay).
+        name = os.path.normpath(d)
+        key = os.path.basename(name)
+        if key in seeds:
+            key = os.path.join(os.path.basename(os.path.dirname(name)), key)
+        seeds[key] = curves_from_dir(d)
     grid = None
     for curves in seeds.values():
         labels = [n for n, _ in curves["random"]]

@@ -149,8 +149,8 @@ pub enum ConsensusMethod {
 /// on informativeness. On 20 Newsgroups with the Subject/quote words, margin sampling then
 /// needed 16-23 % fewer labels than random for random's final accuracy in four of five seeds
 /// (the fifth 0.1 point short), against 6-19 % and once not reached with strictly
-/// newest-first 1.0 (bench/queue/RESULTS.md, session 5). Over ten seeds (session 6) the mean
-/// saving at random's final accuracy is 9 %.
+/// newest-first 1.0 (bench/queue/RESULTS.md, session 5). Over fifteen runs (session 6) the
+/// mean saving at random's final accuracy is 4 %, with runs from "not reached" to 26 %.
 pub const FRESHNESS_DEFAULT: f64 = 0.05;
 
 /// The human task queue.

@@ -47,7 +47,7 @@ pub struct QueueServiceConfig {
 pub struct RescoreConfig {
     /// Re-rank open tasks (needs `scoring_url`). Default **false**: on 20 Newsgroups it did
     /// not make uncertainty sampling save labels (+4 % over five seeds on a quiet machine,
-    /// against +3 % without it), and in one of those five runs the classifier trained on
+    /// against +2 % without it on the same seeds), and in one of those five runs the classifier trained on
     /// what it found hardest auto-labeled at 84 % precision (bench/queue/RESULTS.md, session
     /// 6). Turn it on to keep suggestions current on a slow-moving queue, and watch the audit
     /// precision.
