@@ -44,7 +44,7 @@ pub(crate) struct Workspace {
     cts: Vec<f32>,
     /// exp(E[log theta]) (kp, padding 0).
     pub theta: Vec<Lanes>,
-    /// Topics with non-zero theta, and their theta.
+    /// Topics with non-zero theta, ascending, and their theta.
     active: Vec<u32>,
     /// Where each active topic's row starts in `block`.
     rows: Vec<usize>,
@@ -53,8 +53,6 @@ pub(crate) struct Workspace {
     gamma_c: Vec<f32>,
     /// Inactive topics whose gamma has not yet been reset to alpha.
     dropped: Vec<u32>,
-    /// Scratch mask of the topics outside `active`.
-    inactive: Vec<bool>,
     /// `active` must be rebuilt from the full theta before it is used.
     stale: bool,
     /// Per active topic, 8 partial sums of sum_w (c_w / phinorm_w) B_wt.
@@ -163,10 +161,8 @@ fn estep_generic<M: MulAdd>(
         .copied()
         .fold(f32::NEG_INFINITY, f32::max);
     ws.stale = true;
-    #[cfg(test)]
-    {
-        ws.active.clear();
-    }
+    // Empty, so the first rebuild of this document does not count as a revival.
+    ws.active.clear();
 
     let info = if p.accelerate {
         iterate_squarem::<M>(p, ws, psi_alpha_max)
@@ -180,7 +176,8 @@ fn estep_generic<M: MulAdd>(
         }
         let n = ws.ids.len();
         ws.cphi.resize(ws.np, 0.0);
-        simd::phinorms(&ws.block, ws.np, &ws.active, &ws.theta_c, &mut ws.cphi);
+        load_rows(ws);
+        simd::phinorms(&ws.block, ws.np, &ws.rows, &ws.theta_c, &mut ws.cphi);
         ws.cphi.truncate(n);
         for (x, &c) in ws.cphi.iter_mut().zip(&ws.cts) {
             *x = c / (*x + EPS);
@@ -273,9 +270,7 @@ fn map_step<M: MulAdd>(p: &EStepParams<'_>, ws: &mut Workspace, psi_alpha_max: f
     let m = ws.active.len();
     ws.acc.clear();
     ws.acc.resize(m, [0.0; LANES]);
-    ws.rows.clear();
-    ws.rows
-        .extend(ws.active.iter().map(|&t| t as usize * ws.np));
+    load_rows(ws);
     M::pass(
         &ws.block,
         ws.np,
@@ -389,13 +384,12 @@ fn update_theta(ws: &mut Workspace, k: usize, psi_alpha_max: f32) {
     let theta = &mut ws.theta.as_flattened_mut()[..k];
     let m = ws.active.len();
     if m < k && psi_alpha_max - psi_total > FLUSH_LN {
-        ws.inactive.clear();
-        ws.inactive.resize(k, true);
-        for &t in &ws.active {
-            ws.inactive[t as usize] = false;
-        }
+        // `active` ascends: walk it beside the topics.
+        let mut j = 0;
         for (i, th) in theta.iter_mut().enumerate() {
-            if ws.inactive[i] {
+            if ws.active.get(j) == Some(&(i as u32)) {
+                j += 1;
+            } else {
                 *th = exp_f32(ws.psi_alpha[i] - psi_total);
             }
         }
@@ -415,6 +409,14 @@ fn update_theta(ws: &mut Workspace, k: usize, psi_alpha_max: f32) {
     }
     ws.active.truncate(kept);
     ws.theta_c.truncate(kept);
+}
+
+/// Where each active topic's row starts in the block, for the kernels.
+#[inline(always)]
+fn load_rows(ws: &mut Workspace) {
+    ws.rows.clear();
+    ws.rows
+        .extend(ws.active.iter().map(|&t| t as usize * ws.np));
 }
 
 /// Sum in 8 interleaved partial sums: a plain `sum()` is one dependent add per topic, which
@@ -602,7 +604,7 @@ mod tests {
             .collect();
         docs.extend(lda_docs(&lambda, (10, 3, 150), &mut r));
         for accelerate in [false, true] {
-            let mut regathers = 0;
+            let mut revivals = 0;
             for alpha in [0.005f32, 0.03, 0.3, 3.0] {
                 let alpha = vec![alpha; k];
                 let p = EStepParams {
@@ -631,10 +633,10 @@ mod tests {
                         }
                     }
                 }
-                regathers += ws.revivals;
+                revivals += ws.revivals;
             }
             if accelerate {
-                assert!(regathers > 0, "no jump revived a topic");
+                assert!(revivals > 0, "no jump revived a topic");
             }
         }
     }

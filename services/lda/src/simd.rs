@@ -86,13 +86,13 @@ fn transpose_generic(
     }
 }
 
-/// `out[w] = sum_j theta[j] * block[active[j]][w]` for the `np` columns of the block.
+/// `out[w] = sum_j theta[j] * block[rows[j] + w]` for the `np` columns of the block.
 #[inline(always)]
-pub(crate) fn phinorms(block: &[f32], np: usize, active: &[u32], theta: &[f32], out: &mut [f32]) {
+pub(crate) fn phinorms(block: &[f32], np: usize, rows: &[usize], theta: &[f32], out: &mut [f32]) {
     let out = &mut out[..np];
     out.iter_mut().for_each(|x| *x = 0.0);
-    for (&t, &th) in active.iter().zip(theta) {
-        let r = &block[t as usize * np..][..np];
+    for (&row, &th) in rows.iter().zip(theta) {
+        let r = &block[row..][..np];
         for (o, &x) in out.iter_mut().zip(r) {
             *o += th * x;
         }
