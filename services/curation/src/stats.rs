@@ -29,6 +29,11 @@ pub struct Counters {
     pub duplicate_submissions: u64,
     pub tie_escalations: u64,
     pub finalized_routine: u64,
+    /// Routine tasks queued as validation probes (`routing.validation_rate`), and those of
+    /// them finalized: human labels spent on evidence for the threshold rather than chosen
+    /// by the sampling strategy.
+    pub validation_probes_queued: u64,
+    pub finalized_validation_probes: u64,
     pub finalized_audit: u64,
     /// Audits where the human consensus matched the machine label.
     pub audits_agreed: u64,

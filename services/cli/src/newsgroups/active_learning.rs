@@ -49,11 +49,19 @@ pub(super) async fn active_learning(
     }
 
     let started = Instant::now();
+    let admin = admin_token(pipeline)?;
     let mut curve = Vec::new();
     let mut next_eval = plan.eval_every;
     let step = 100usize;
+    let mut streamed = 0;
     for (i, chunk) in train.chunks(step).enumerate() {
         send_posts(pipeline, chunk).await?;
+        streamed += chunk.len();
+        // The annotators answer in milliseconds, the pipeline routes a post in hundreds: let
+        // the chunk reach the queue first, or every label of this step is chosen from the
+        // leftovers of earlier steps (which, under uncertainty sampling, are by construction
+        // the posts it passed over) and the newest classifier's scores are never used.
+        wait_until_routed(pipeline, &http, &admin, streamed).await?;
         let want = ((i + 1) * plan.labels_per_100_docs).min(plan.budget);
         allowed.store(want, Ordering::Relaxed);
         // Let the annotators catch up; a queue that stays empty (everything auto-labeled or
@@ -93,7 +101,6 @@ pub(super) async fn active_learning(
     curve.push(last_point);
     // Let the tail of the stream be scored and routed before committing.
     tokio::time::sleep(Duration::from_secs(10)).await;
-    let admin = admin_token(pipeline)?;
     let queue = http
         .get(format!("{}/v1/admin/queue", pipeline.base_url))
         .bearer_auth(&admin)
@@ -136,6 +143,44 @@ pub(super) async fn active_learning(
         "{}",
         json!({"strategy": plan.strategy, "curve": summary["curve"], "dataset": dataset, "cost": summary["cost"]})
     );
+    Ok(())
+}
+
+/// Waits until the queue has been offered `streamed` posts (counting from the start), or until
+/// its count has stopped growing for a second: posts that ingest rejects or drops as
+/// duplicates never arrive. Gives up after 20 s, like the annotator wait.
+async fn wait_until_routed(
+    pipeline: &Embedded,
+    http: &reqwest::Client,
+    admin: &str,
+    streamed: usize,
+) -> anyhow::Result<()> {
+    let url = format!("{}/v1/admin/queue", pipeline.base_url);
+    let started = Instant::now();
+    let (mut last, mut since) = (u64::MAX, Instant::now());
+    while started.elapsed() < Duration::from_secs(20) {
+        pipeline.ensure_running()?;
+        let queue: Value = http
+            .get(&url)
+            .bearer_auth(admin)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let offered = queue["stats"]["counters"]["offered"]
+            .as_u64()
+            .context("queue state without stats.counters.offered")?;
+        if offered >= streamed as u64 {
+            return Ok(());
+        }
+        if offered != last {
+            (last, since) = (offered, Instant::now());
+        } else if since.elapsed() >= Duration::from_secs(1) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     Ok(())
 }
 

@@ -12,7 +12,7 @@ use crate::records::{CompletedLabel, DropReason, Evicted, LabelSource, Routing};
 
 /// Added to a validation probe's priority: above any strategy priority (at most
 /// 2^30 versions x freshness 1024 + informativeness 1023 < 2^41), exact in an f64.
-const VALIDATION_PRIORITY: f64 = (1u64 << 41) as f64;
+pub(super) const VALIDATION_PRIORITY: f64 = (1u64 << 41) as f64;
 
 impl Curator {
     /// Routes one scored document. Idempotent per `doc_id`: a redelivered or replayed document
@@ -98,6 +98,9 @@ impl Curator {
         };
         self.insert_task(&item, &task_id, TaskKind::Routine);
         self.state.counters.queued += 1;
+        if self.is_validation_probe(&item) {
+            self.state.counters.validation_probes_queued += 1;
+        }
         self.apply_pending(&task_id);
         Ok(Routing::Queued { task_id, evicted })
     }

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use super::offer::VALIDATION_PRIORITY;
 use super::state::{receipt_key, HistoryItem, Judgment, Task};
 use super::Curator;
 use crate::config::ConsensusMethod;
@@ -391,6 +392,9 @@ impl Curator {
             _ => {
                 ledger.human_only_docs += 1;
                 self.state.counters.finalized_routine += 1;
+                if task.score >= VALIDATION_PRIORITY {
+                    self.state.counters.finalized_validation_probes += 1;
+                }
             }
         }
         if let Some(machine) = &task.machine_label {

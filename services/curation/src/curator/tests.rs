@@ -568,6 +568,14 @@ fn validation_probes_stop_when_the_band_has_evidence() {
         c.submit(&task.task_id, "ann", "a", 2).unwrap();
     }
     assert_eq!(c.validation_pairs(), vec![band_pair; 2]);
+    let counters = c.stats().counters;
+    assert_eq!(
+        (
+            counters.validation_probes_queued,
+            counters.finalized_validation_probes
+        ),
+        (2, 2)
+    );
     c.recalibrate();
     queued(c.offer(item("uncertain", 0.05, 1), 0).unwrap());
     let late = ScoredItem {
@@ -576,6 +584,17 @@ fn validation_probes_stop_when_the_band_has_evidence() {
     };
     queued(c.offer(late, 0).unwrap());
     assert_eq!(lease_doc(&mut c, "ann", 3), "uncertain");
+    // Neither later document was a probe, and the uncertain one's label is not counted as one.
+    let task = c.lease("ann2", 4).unwrap().unwrap();
+    c.submit(&task.task_id, "ann2", "a", 5).unwrap();
+    let counters = c.stats().counters;
+    assert_eq!(
+        (
+            counters.validation_probes_queued,
+            counters.finalized_validation_probes
+        ),
+        (2, 2)
+    );
 }
 
 #[test]
