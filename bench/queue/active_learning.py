@@ -113,6 +113,13 @@ def main():
               f"{100 * d['auto_label_coverage']:.1f} % of {d['streamed']} | "
               f"{100 * human.get('accuracy', float('nan')):.1f} % | {results[s]['auto_label_threshold']} | {per} | "
               f"${cost.get('total_usd', 0):.2f}")
+    print("\n## Where the human work went (queue counters)\n")
+    print("strategy | routine labels | of which validation probes | audits | gold answers")
+    print("--- | --- | --- | --- | ---")
+    for s in strategies:
+        c = (results[s].get("queue_stats") or {}).get("counters") or {}
+        print(f"{s} | {c.get('finalized_routine', '?')} | {c.get('finalized_validation_probes', '?')} | "
+              f"{c.get('finalized_audit', '?')} | {c.get('gold_answers', '?')}")
     print("\n## Wrong auto-labels by the label the model gave\n")
     for s in strategies:
         by_label = results[s]["dataset"].get("auto_labels_by_label") or {}
