@@ -74,13 +74,20 @@ pub struct RoutingConfig {
     /// below its current value and would stay at the fallback. These pairs are also the
     /// evidence of the outlier-class test (`suspend_outlier_classes`): at 10 % a 1,500-label
     /// run on 20 Newsgroups collected 54 band pairs, 7 for the class that needed stopping.
-    /// Labels spent here cost little learning: uncertainty sampling did no better than
-    /// random (bench/queue/RESULTS.md). 0 turns it off. Default: 0.3.
+    /// Their cost in learning is bounded by `validation_max_share`. 0 turns it off.
+    /// Default: 0.3.
     pub validation_rate: f64,
     /// Probing stops while the validation window already holds this many pairs at or above
     /// `validation_band` (enough evidence there; on a confident stream 10 % of the band would
     /// otherwise be a large share of all human work). Default: 1000.
     pub validation_target: usize,
+    /// Most of the routine human labels validation probes may take: a probe is queued only
+    /// while the probes queued so far are fewer than this share of the routine labels
+    /// finalized. Without it, probing grows with the classifier's confidence: at 30 % of
+    /// the band, 371 of 1,410 routine labels (26 %) of a 1,500-label run on 20 Newsgroups
+    /// went to probes, most of them late, when the strategy's picks are worth the most
+    /// (bench/queue/RESULTS.md, session 7). 1 removes the cap. Default: 0.1.
+    pub validation_max_share: f64,
     /// When set, the human queue is a weighted random sample instead of strictly most
     /// informative first: items drawn with probability proportional to
     /// informativeness^`sampling_power` (see `ScoredItem::stochastic_priority`). Default: none.
@@ -115,6 +122,7 @@ impl Default for RoutingConfig {
             validation_band: 0.9,
             validation_rate: 0.3,
             validation_target: 1000,
+            validation_max_share: 0.1,
             sampling_power: None,
             precision_confidence_z: 1.645,
             suspend_outlier_classes: true,
@@ -337,6 +345,10 @@ impl CurationConfig {
         check(
             unit(r.validation_rate),
             "routing.validation_rate must be in [0, 1]",
+        )?;
+        check(
+            unit(r.validation_max_share),
+            "routing.validation_max_share must be in [0, 1]",
         )?;
         check(
             r.sampling_power

@@ -134,10 +134,15 @@ impl Curator {
     }
 
     /// Confident enough to be a candidate for a lower threshold, not confident enough to be
-    /// auto-labeled now, in the stable-hash sample, and the band still short of evidence.
+    /// auto-labeled now, in the stable-hash sample, the band still short of evidence, and
+    /// probes below their share of the human work.
     fn is_validation_probe(&self, item: &ScoredItem) -> bool {
         let r = &self.config.routing;
+        let counters = &self.state.counters;
         self.state.band_pairs < r.validation_target
+            && (r.validation_max_share >= 1.0
+                || (counters.validation_probes_queued as f64)
+                    < r.validation_max_share * counters.finalized_routine as f64)
             && item.label.is_some()
             && item.confidence >= r.validation_band
             && item.confidence < self.state.threshold

@@ -523,6 +523,7 @@ fn validation_probes_below_the_threshold_go_first() {
     for (rate, first) in [(1.0, "confident"), (0.0, "uncertain")] {
         let mut cfg = config();
         cfg.routing.validation_rate = rate;
+        cfg.routing.validation_max_share = 1.0;
         let mut c = curator(cfg);
         queued(c.offer(item("uncertain", 0.05, 1), 0).unwrap());
         let probe = ScoredItem {
@@ -543,11 +544,49 @@ fn validation_probes_below_the_threshold_go_first() {
     }
 }
 
+/// Probes never take more than `validation_max_share` of the routine human labels: none before
+/// any label exists, then one for each further 1/share labels.
+#[test]
+fn validation_probes_keep_to_their_share_of_the_human_work() {
+    let mut cfg = config();
+    cfg.routing.validation_rate = 1.0;
+    cfg.routing.validation_max_share = 0.25;
+    let mut c = curator(cfg);
+    let band = |doc: &str| ScoredItem {
+        confidence: 0.95,
+        ..item(doc, 0.9, 1)
+    };
+    // No routine label yet: a band document waits its turn like any confident one.
+    queued(c.offer(band("early"), 0).unwrap());
+    queued(c.offer(item("uncertain", 0.05, 1), 0).unwrap());
+    assert_eq!(lease_doc(&mut c, "ann", 1), "uncertain");
+    assert_eq!(c.stats().counters.validation_probes_queued, 0);
+    // Four routine labels allow one probe (1 < 0.25 * 4), and it goes first; the second
+    // band document then waits again (1 < 0.25 * 4 is false once one is queued).
+    for i in 0..3 {
+        queued(c.offer(item(&format!("u{i}"), 0.1, 1), 0).unwrap());
+    }
+    let mut now = 2;
+    for who in ["ann", "ann2", "ann3", "ann4"] {
+        let task = c.lease(who, now).unwrap().unwrap();
+        c.submit(&task.task_id, who, "a", now + 1).unwrap();
+        now += 2;
+    }
+    assert_eq!(c.stats().counters.finalized_routine, 4);
+    queued(c.offer(band("probe"), now).unwrap());
+    queued(c.offer(band("late"), now).unwrap());
+    queued(c.offer(item("fresh", 0.05, 1), now).unwrap());
+    assert_eq!(lease_doc(&mut c, "ann5", now + 1), "probe");
+    assert_eq!(lease_doc(&mut c, "ann6", now + 2), "fresh");
+    assert_eq!(c.stats().counters.validation_probes_queued, 1);
+}
+
 /// Probing stops once the validation window holds `validation_target` pairs in the band.
 #[test]
 fn validation_probes_stop_when_the_band_has_evidence() {
     let mut cfg = config();
     cfg.routing.validation_rate = 1.0;
+    cfg.routing.validation_max_share = 1.0;
     cfg.routing.validation_target = 2;
     let mut c = curator(cfg);
     let band_pair = ValidationPair {
