@@ -159,8 +159,8 @@ pub enum ConsensusMethod {
 /// (the fifth 0.1 point short), against 6-19 % and once not reached with strictly
 /// newest-first 1.0 (bench/queue/RESULTS.md, session 5). Those runs let the annotators choose
 /// before each streamed chunk reached the queue; after that fix and the probe cap
-/// (`validation_max_share`), margin needs 14-15 % fewer labels at 500-760 labels and ~4 % at
-/// random's final accuracy (session 7, five runs). 1.0 has not been rerun on the fixed bench.
+/// (`validation_max_share`), margin needs 14-15 % fewer labels at 500-760 labels and ~8 % at
+/// random's final accuracy (session 7, seven runs). 1.0 has not been rerun on the fixed bench.
 pub const FRESHNESS_DEFAULT: f64 = 0.05;
 
 /// The human task queue.
