@@ -98,7 +98,8 @@ impl Curator {
         };
         self.insert_task(&item, &task_id, TaskKind::Routine);
         self.state.counters.queued += 1;
-        if self.is_validation_probe(&item) {
+        // `score` is the priority the task was queued with: a probe's carries the offset.
+        if score >= VALIDATION_PRIORITY {
             self.state.counters.validation_probes_queued += 1;
         }
         self.apply_pending(&task_id);
