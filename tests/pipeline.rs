@@ -119,13 +119,20 @@ async fn every_document_is_accounted_for_and_the_loop_turns() {
         "more outputs than inputs"
     );
 
+    let stamp = config().ingest.tokenizer.fingerprint();
     let token_ids: HashSet<String> = tokens
         .iter()
         .map(|m| {
-            codec
+            let doc = codec
                 .decode_cached::<TokenizedDocument>(payload(m))
-                .expect("tokenized document decodes")
-                .id
+                .expect("tokenized document decodes");
+            assert_eq!(
+                doc.tokenizer.as_deref(),
+                Some(stamp.as_str()),
+                "ingest stamps its tokenizer settings on {}",
+                doc.id
+            );
+            doc.id
         })
         .collect();
     assert_eq!(
@@ -330,6 +337,11 @@ async fn every_document_is_accounted_for_and_the_loop_turns() {
             metric_value(&metrics, name).unwrap_or_else(|| panic!("{name} missing from /metrics"));
         assert!(value.is_finite(), "{name} {value}");
     }
+    // Ingest and scoring run with the same tokenizer settings, and scoring saw the stamps.
+    assert_eq!(
+        metric_value(&metrics, "latentlabel_scoring_tokenizer_mismatch_total "),
+        Some(0.0)
+    );
     pipeline.stop().await.expect("clean shutdown");
     drop(broker);
 }

@@ -39,6 +39,7 @@ fn documents(range: std::ops::Range<usize>) -> Vec<TokenizedDocument> {
                 metadata: Default::default(),
                 ingested_at_ms: 0,
                 context_terms: Vec::new(),
+                tokenizer: None,
             }
         })
         .collect()

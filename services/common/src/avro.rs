@@ -32,6 +32,12 @@ pub trait AvroRecord: Serialize + DeserializeOwned {
     const SCHEMA_JSON: &'static str;
     /// Registry subject (record name strategy: the full record name).
     const SUBJECT_NAME: &'static str;
+    /// Earlier versions of the schema (`schemas/history/`), oldest first. Single-object
+    /// frames carry only the writer schema's fingerprint, so without these a reader would
+    /// dead-letter every record an older producer wrote during a rolling upgrade; with them
+    /// the datum is read with its writer schema and resolved to the current one (new fields
+    /// take their defaults). The registry path needs none of this: it fetches writer schemas.
+    const PREVIOUS_SCHEMAS: &'static [&'static str] = &[];
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +74,16 @@ impl CodecError {
 struct SchemaEntry {
     schema: Schema,
     fingerprint: u64,
+    /// Earlier versions by fingerprint (see [`AvroRecord::PREVIOUS_SCHEMAS`]).
+    previous: Vec<(u64, Schema)>,
+}
+
+/// CRC-64-AVRO of the schema's parsing canonical form, as single-object frames carry it.
+fn rabin_fingerprint(schema: &Schema) -> u64 {
+    let fp = schema.fingerprint::<Rabin>();
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&fp.bytes[..8]);
+    u64::from_le_bytes(bytes)
 }
 
 /// Parsed schemas, keyed by subject. Parsing happens once per type per process.
@@ -87,13 +103,19 @@ fn schema_entry<T: AvroRecord>() -> Arc<SchemaEntry> {
     }
     // The schemas are compiled into the binary from schemas/*.avsc and covered by tests, so a parse
     // failure is a build defect, not an input error.
-    let schema = Schema::parse_str(T::SCHEMA_JSON).expect("embedded Avro schema must parse");
-    let fp = schema.fingerprint::<Rabin>();
-    let mut bytes = [0u8; 8];
-    bytes.copy_from_slice(&fp.bytes[..8]);
+    let parse = |json| Schema::parse_str(json).expect("embedded Avro schema must parse");
+    let schema = parse(T::SCHEMA_JSON);
+    let previous = T::PREVIOUS_SCHEMAS
+        .iter()
+        .map(|json| {
+            let old = parse(json);
+            (rabin_fingerprint(&old), old)
+        })
+        .collect();
     let entry = Arc::new(SchemaEntry {
+        fingerprint: rabin_fingerprint(&schema),
         schema,
-        fingerprint: u64::from_le_bytes(bytes),
+        previous,
     });
     if let Ok(mut c) = cache.write() {
         c.insert(T::SUBJECT_NAME, entry.clone());
@@ -200,10 +222,13 @@ impl Codec {
                 let mut fp = [0u8; 8];
                 fp.copy_from_slice(&rest[..8]);
                 let fingerprint = u64::from_le_bytes(fp);
-                if fingerprint != entry.fingerprint {
-                    return Err(CodecError::UnknownFingerprint(fingerprint, T::SUBJECT_NAME));
+                if fingerprint == entry.fingerprint {
+                    return read_datum(&entry.schema, None, &rest[8..]);
                 }
-                read_datum(&entry.schema, None, &rest[8..])
+                match entry.previous.iter().find(|(f, _)| *f == fingerprint) {
+                    Some((_, writer)) => read_datum(writer, Some(&entry.schema), &rest[8..]),
+                    None => Err(CodecError::UnknownFingerprint(fingerprint, T::SUBJECT_NAME)),
+                }
             }
             [CONFLUENT_MAGIC, rest @ ..] => {
                 if rest.len() < 4 {
@@ -346,5 +371,90 @@ mod tests {
             codec.decode_cached::<RawDocument>(&[0, 0, 0, 0, 9, 1]),
             Err(CodecError::UnknownSchemaId(9))
         ));
+    }
+
+    /// Records written by producers built against earlier schema versions still decode
+    /// (single-object frames name the writer schema only by fingerprint); fields they lack
+    /// take their defaults.
+    #[test]
+    fn older_schema_versions_still_decode() {
+        #[derive(Serialize)]
+        struct V1 {
+            id: String,
+            text: String,
+            terms: Vec<TermCount>,
+            token_count: i32,
+            content_hash: String,
+            duplicate_of: Option<String>,
+            source: Option<String>,
+            metadata: HashMap<String, String>,
+            ingested_at_ms: i64,
+        }
+        let v1 = || V1 {
+            id: "d1".into(),
+            text: "hello world".into(),
+            terms: vec![TermCount {
+                term: "hello".into(),
+                count: 1,
+            }],
+            token_count: 2,
+            content_hash: "ab".into(),
+            duplicate_of: None,
+            source: Some("s".into()),
+            metadata: HashMap::new(),
+            ingested_at_ms: 5,
+        };
+        let frame = |schema_json: &str, value: apache_avro::types::Value| {
+            let schema = Schema::parse_str(schema_json).expect("schema");
+            #[allow(deprecated)]
+            let datum = apache_avro::to_avro_datum(&schema, value).expect("datum");
+            let mut out = SINGLE_OBJECT_MARKER.to_vec();
+            out.extend_from_slice(&rabin_fingerprint(&schema).to_le_bytes());
+            out.extend_from_slice(&datum);
+            out
+        };
+        let [old1, old2] = TokenizedDocument::PREVIOUS_SCHEMAS else {
+            panic!("two earlier TokenizedDocument schemas expected");
+        };
+        let codec = Codec::single_object();
+        let from_v1: TokenizedDocument = codec
+            .decode_cached(&frame(old1, apache_avro::to_value(v1()).expect("value")))
+            .expect("a v1 record decodes");
+        assert_eq!(
+            (
+                from_v1.id.as_str(),
+                from_v1.terms.len(),
+                from_v1.ingested_at_ms
+            ),
+            ("d1", 1, 5)
+        );
+        assert!(from_v1.context_terms.is_empty() && from_v1.tokenizer.is_none());
+
+        // v2 = v1 + context_terms.
+        let apache_avro::types::Value::Record(mut v2) = apache_avro::to_value(v1()).expect("value")
+        else {
+            panic!("a struct serialises to a record");
+        };
+        let terms = vec![TermCount {
+            term: "subject".into(),
+            count: 2,
+        }];
+        v2.push((
+            "context_terms".into(),
+            apache_avro::to_value(terms).expect("value"),
+        ));
+        let from_v2: TokenizedDocument = codec
+            .decode_cached(&frame(old2, apache_avro::types::Value::Record(v2)))
+            .expect("a v2 record decodes");
+        assert_eq!(from_v2.context_terms.len(), 1);
+        assert!(from_v2.tokenizer.is_none());
+
+        // Each version is told apart by its fingerprint, and none is the current one.
+        let current = schema_entry::<TokenizedDocument>();
+        let mut prints: Vec<u64> = current.previous.iter().map(|(f, _)| *f).collect();
+        prints.push(current.fingerprint);
+        prints.sort_unstable();
+        prints.dedup();
+        assert_eq!(prints.len(), 3);
     }
 }

@@ -39,6 +39,10 @@ pub struct TokenizedDocument {
     /// Classifier-only terms (Subject, quoted replies); empty from producers that predate it.
     #[serde(default)]
     pub context_terms: Vec<TermCount>,
+    /// Fingerprint of the tokenizer settings that produced the terms; none from producers
+    /// that predate it.
+    #[serde(default)]
+    pub tokenizer: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -125,17 +129,27 @@ pub struct DeadLetter {
     pub failed_at_ms: i64,
 }
 
+/// `avro_record!(Type, "Type.avsc" [, "history/Type.v1.avsc", ...])`: the current schema, then
+/// its earlier versions oldest first (see [`AvroRecord::PREVIOUS_SCHEMAS`]).
 macro_rules! avro_record {
-    ($ty:ty, $file:literal) => {
+    ($ty:ty, $file:literal $(, $old:literal)*) => {
         impl AvroRecord for $ty {
             const SCHEMA_JSON: &'static str = include_str!(concat!("../../../schemas/", $file));
             const SUBJECT_NAME: &'static str = concat!("io.latentlabel.", stringify!($ty));
+            const PREVIOUS_SCHEMAS: &'static [&'static str] =
+                &[$(include_str!(concat!("../../../schemas/", $old))),*];
         }
     };
 }
 
 avro_record!(RawDocument, "RawDocument.avsc");
-avro_record!(TokenizedDocument, "TokenizedDocument.avsc");
+// v1: no context_terms; v2: no tokenizer fingerprint.
+avro_record!(
+    TokenizedDocument,
+    "TokenizedDocument.avsc",
+    "history/TokenizedDocument.v1.avsc",
+    "history/TokenizedDocument.v2.avsc"
+);
 avro_record!(ModelSnapshot, "ModelSnapshot.avsc");
 avro_record!(ScoredDocument, "ScoredDocument.avsc");
 avro_record!(LabelEvent, "LabelEvent.avsc");

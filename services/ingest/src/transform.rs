@@ -15,6 +15,8 @@ use crate::SERVICE;
 
 pub struct IngestTransform {
     tokenizer: Tokenizer,
+    /// Stamped on every document, so scoring can tell whether it tokenizes alike.
+    tokenizer_fingerprint: String,
     codec: Codec,
     topics: Topics,
     max_document_bytes: usize,
@@ -28,6 +30,7 @@ impl IngestTransform {
             .map_err(|e| anyhow::anyhow!("ingest tokenizer configuration: {e}"))?;
         Ok(Self {
             tokenizer,
+            tokenizer_fingerprint: config.tokenizer.fingerprint(),
             codec,
             topics,
             max_document_bytes: config.max_document_bytes,
@@ -95,6 +98,7 @@ impl IngestTransform {
             metadata: raw.metadata,
             ingested_at_ms: now_ms(),
             context_terms: term_counts(prepared.context_terms),
+            tokenizer: Some(self.tokenizer_fingerprint.clone()),
         })
     }
 

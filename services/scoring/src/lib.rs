@@ -13,6 +13,7 @@
 //! - [`labels`]: the label book, refits, the classifier slot.
 //! - [`scorer`]: one document's score, shared by stream and HTTP.
 //! - [`stream`]: the Kafka consumers (documents, models, labels).
+//! - [`tokenizer_check`]: does ingest tokenize as this replica does?
 //! - [`publish`]: classifier versions in object storage.
 //! - [`api`]: the HTTP API and its OpenAPI description.
 //! - [`metrics`]: scoring and classifier metrics.
@@ -25,6 +26,7 @@ pub mod model;
 pub mod publish;
 pub mod scorer;
 pub mod stream;
+pub mod tokenizer_check;
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -90,6 +92,7 @@ pub async fn start(ctx: &ServiceContext, config: ScoringConfig) -> anyhow::Resul
             models,
             classifier,
             recent,
+            tokenizer_check: tokenizer_check::TokenizerCheck::new(config.tokenizer.fingerprint()),
             config: config.clone(),
         });
         let result = pipeline::run_transform(

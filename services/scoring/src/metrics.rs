@@ -63,6 +63,14 @@ pub static CLASSIFIER_ECE: LazyLock<Gauge> = LazyLock::new(|| {
     .expect("registering metric")
 });
 
+pub static TOKENIZER_MISMATCH: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!(
+        "latentlabel_scoring_tokenizer_mismatch_total",
+        "Documents ingest tokenized with other settings than scoring's tokenizer section."
+    )
+    .expect("registering metric")
+});
+
 pub fn init() {
     LazyLock::force(&DOCUMENTS);
     LazyLock::force(&UNKNOWN_WORDS);
@@ -72,4 +80,5 @@ pub fn init() {
     LazyLock::force(&CLASSIFIER_LABELS);
     LazyLock::force(&CLASSIFIER_ACCURACY);
     LazyLock::force(&CLASSIFIER_ECE);
+    LazyLock::force(&TOKENIZER_MISMATCH);
 }

@@ -19,6 +19,7 @@ use crate::config::ScoringConfig;
 use crate::labels::{is_trusted_source, ClassifierSlot, LabelBook, RecentDocuments, Terms, Words};
 use crate::model::{self, ModelSlot};
 use crate::scorer::score;
+use crate::tokenizer_check::TokenizerCheck;
 use crate::{metrics, SERVICE};
 use latentlabel_lda_trainer::snapshot;
 
@@ -28,6 +29,7 @@ pub struct ScoreTransform {
     pub models: ModelSlot,
     pub classifier: ClassifierSlot,
     pub recent: Arc<Mutex<RecentDocuments>>,
+    pub tokenizer_check: TokenizerCheck,
     pub config: ScoringConfig,
 }
 
@@ -48,6 +50,8 @@ impl Transform for ScoreTransform {
                 .collect()
             }
         };
+        self.tokenizer_check
+            .check(&doc.id, doc.tokenizer.as_deref());
         // start() only subscribes once a model exists, so this loop is a guard, not a wait.
         let model = loop {
             if let Some(m) = self.models.get() {

@@ -82,6 +82,24 @@ impl Default for TokenizerConfig {
     }
 }
 
+impl TokenizerConfig {
+    /// A short, stable identifier of these settings: 16 hex digits of FNV-1a over the
+    /// configuration's JSON (fields in declaration order). Ingest stamps it on every
+    /// tokenized document; scoring, which re-tokenizes label texts with its own
+    /// configuration, compares it with its own, because two services that tokenize
+    /// differently give the classifier other features at training than at serving, and
+    /// nothing else would notice. Only the settings count, not the crate version.
+    pub fn fingerprint(&self) -> String {
+        // Serialising plain fields, strings and options cannot fail; an empty input would
+        // still give a valid (if useless) fingerprint.
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        let hash = json.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        format!("{hash:016x}")
+    }
+}
+
 /// Why a [`TokenizerConfig`] could not be turned into a [`crate::Tokenizer`].
 #[derive(Debug, thiserror::Error)]
 pub enum TextError {
@@ -98,4 +116,41 @@ pub enum TextError {
     /// Any other inconsistent setting (e.g. `max_token_len < min_token_len`).
     #[error("invalid tokenizer config: {0}")]
     InvalidConfig(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_identifies_the_settings() {
+        let default = TokenizerConfig::default();
+        let fp = default.fingerprint();
+        assert_eq!(fp.len(), 16);
+        assert!(fp.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(fp, default.clone().fingerprint());
+        // Parsed from a file that names only some fields: the same settings, the same print.
+        let parsed: TokenizerConfig = serde_json::from_str(r#"{"lowercase": true}"#).unwrap();
+        assert_eq!(parsed.fingerprint(), fp);
+        for changed in [
+            TokenizerConfig {
+                classifier_context: false,
+                ..default.clone()
+            },
+            TokenizerConfig {
+                stemmer: None,
+                ..default.clone()
+            },
+            TokenizerConfig {
+                extra_stopwords: vec!["subject".into()],
+                ..default.clone()
+            },
+            TokenizerConfig {
+                min_token_len: 3,
+                ..default.clone()
+            },
+        ] {
+            assert_ne!(changed.fingerprint(), fp, "{changed:?}");
+        }
+    }
 }
