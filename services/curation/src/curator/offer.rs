@@ -60,7 +60,7 @@ impl Curator {
                 None => is_audit_sample(&item.doc_id, self.config.routing.audit_rate),
             };
             if audit && self.make_audit_room(replayed_kind.is_some()) {
-                self.insert_task(&item, &task_id, TaskKind::Audit);
+                self.insert_task(&item, &task_id, TaskKind::Audit, 0.0);
                 self.state.counters.audits_created += 1;
                 self.apply_pending(&task_id);
                 return Ok(Routing::Audit { label, task_id });
@@ -96,7 +96,7 @@ impl Curator {
                 }
             }
         };
-        self.insert_task(&item, &task_id, TaskKind::Routine);
+        self.insert_task(&item, &task_id, TaskKind::Routine, score);
         self.state.counters.queued += 1;
         // `score` is the priority the task was queued with: a probe's carries the offset.
         if score >= VALIDATION_PRIORITY {
@@ -174,10 +174,12 @@ impl Curator {
         });
     }
 
-    fn insert_task(&mut self, item: &ScoredItem, task_id: &str, kind: TaskKind) {
-        let (score, need) = match kind {
-            TaskKind::Routine => (self.routine_priority(item), self.config.queue.overlap),
-            _ => (0.0, self.config.queue.audit_overlap),
+    /// Queues `item` as a task of `kind` with priority `score` (the one its eviction key was
+    /// built from; audits are ordered by age alone and take 0).
+    fn insert_task(&mut self, item: &ScoredItem, task_id: &str, kind: TaskKind, score: f64) {
+        let need = match kind {
+            TaskKind::Routine => self.config.queue.overlap,
+            _ => self.config.queue.audit_overlap,
         };
         let task = Task {
             task_id: task_id.to_string(),
