@@ -66,7 +66,7 @@ def tfidf(counts, idf_rows):
 
 def run(args, strategy, seed, counts, counts_test, y, yt, order, classes):
     rng = np.random.default_rng(seed)
-    wrong = rng.random(len(y)) > 0.9
+    wrong = rng.random(len(y)) > args.accuracy
     shift = rng.integers(1, classes, size=len(y))
     answers = np.where(wrong, (y + shift) % classes, y)
     held = np.array([unit_hash(i, f"split{seed}") < args.holdout for i in range(len(y))])
@@ -75,6 +75,8 @@ def run(args, strategy, seed, counts, counts_test, y, yt, order, classes):
     if args.idf == "pool":
         X, Xt = tfidf(sp.vstack([counts]).tocsr(), all_rows), None
     chosen, curve = [], []
+    # --filter-topk: labels outside the model's top K classes at pick time get this weight.
+    weight = np.ones(len(y))
     model, version = None, 0
     # Warm-started from the previous fit: same optimum, a fraction of the L-BFGS iterations.
     lr = LogisticRegression(C=args.C, max_iter=300, warm_start=True)
@@ -125,6 +127,11 @@ def run(args, strategy, seed, counts, counts_test, y, yt, order, classes):
                 keep = conf < 0.99
                 pool, prio = pool[keep], prio[keep]
             picks = pool[np.argsort(-prio, kind="stable")[:need]]
+        if args.filter_topk and model is not None and len(picks):
+            proba = model.predict_proba(X[picks])
+            top = model.classes_[np.argsort(-proba, axis=1)[:, :args.filter_topk]]
+            outside = ~(top == answers[picks][:, None]).any(axis=1)
+            weight[np.asarray(picks)[outside]] = args.filter_weight
         chosen += list(picks)
         train_rows = np.array([i for i in chosen if not held[i]])
         if args.idf == "labeled":
@@ -135,7 +142,7 @@ def run(args, strategy, seed, counts, counts_test, y, yt, order, classes):
             Xt = tfidf(sp.vstack([counts, counts_test]).tocsr(), all_rows)[len(y):]
         if hasattr(lr, "classes_") and len(lr.classes_) != len(np.unique(answers[train_rows])):
             lr = LogisticRegression(C=args.C, max_iter=300, warm_start=True)
-        model = lr.fit(X[train_rows], answers[train_rows])
+        model = lr.fit(X[train_rows], answers[train_rows], sample_weight=weight[train_rows])
         version += 1
         n = len(chosen)
         if n % args.every < args.batch or n >= args.budget:
@@ -175,6 +182,10 @@ def main():
     ap.add_argument("--freshness", type=float, default=None)
     ap.add_argument("--probe", type=float, default=0.0)
     ap.add_argument("--lag", type=int, default=0)
+    ap.add_argument("--accuracy", type=float, default=0.9, help="simulated annotators' accuracy")
+    ap.add_argument("--filter-topk", type=int, default=0,
+                    help="weight down labels outside the model's top K classes at pick time (0 = off)")
+    ap.add_argument("--filter-weight", type=float, default=0.0)
     args = ap.parse_args()
     if not os.path.exists(os.path.join(args.data, "train.jsonl.gz")):
         print(f"skipped: 20 Newsgroups not found under {args.data}")
