@@ -22,6 +22,16 @@ pipeline's differences one at a time, so each can be measured without the four s
                   queue's validation probes); posts scored >= 0.99 are auto-labeled and leave
                   the pool
 
+Three knobs that are not pipeline effects but candidate remedies (bench/queue/RESULTS.md,
+session 8):
+
+  --accuracy A    the simulated annotators' accuracy (default 0.9; 1 = noiseless)
+  --filter-topk K, --filter-weight W
+                  a label outside the model's top K classes when the document was picked
+                  trains with weight W (a likely annotator error)
+  --power P       margin picks a weighted random sample, probability ~ (1 - margin)^P
+                  (Gumbel-top-k, the queue's `routing.sampling_power`); 0 = top-k
+
 Annotators are 90 % accurate (a wrong answer is uniform over the other labels); the classifier
 is LogisticRegression(C) on sublinear tf-idf (Subject twice + body with quotes), refitted after
 every batch of 25 labels; the first 50 labels are random (scoring's `min_labels`).
@@ -126,6 +136,11 @@ def run(args, strategy, seed, counts, counts_test, y, yt, order, classes):
                 auto[newly_auto] = True
                 keep = conf < 0.99
                 pool, prio = pool[keep], prio[keep]
+            if args.power and strategy != "random":
+                # Gumbel-top-k: a weighted sample without replacement, probability
+                # proportional to informativeness^power (the queue's `sampling_power`).
+                gumbel = -np.log(-np.log(pick_rng.random(len(prio)).clip(1e-300, 1.0)))
+                prio = args.power * np.log(np.clip(prio, 1e-6, None)) + gumbel
             picks = pool[np.argsort(-prio, kind="stable")[:need]]
         if args.filter_topk and model is not None and len(picks):
             proba = model.predict_proba(X[picks])
@@ -186,6 +201,8 @@ def main():
     ap.add_argument("--filter-topk", type=int, default=0,
                     help="weight down labels outside the model's top K classes at pick time (0 = off)")
     ap.add_argument("--filter-weight", type=float, default=0.0)
+    ap.add_argument("--power", type=float, default=0.0,
+                    help="margin picks a weighted random sample ~ informativeness^power (0 = top-k)")
     args = ap.parse_args()
     if not os.path.exists(os.path.join(args.data, "train.jsonl.gz")):
         print(f"skipped: 20 Newsgroups not found under {args.data}")
