@@ -509,7 +509,9 @@ fn localize(batch: &[Document], num_words: usize) -> (Vec<u32>, Vec<Document>) {
 /// Sufficient statistics sum_d theta_dk * c_dw / phinorm_dw * expElogbeta_wk, word-major
 /// (one row of kp per row of `topics`, i.e. per batch word), built in `buffer`. Parallel over
 /// word blocks; within a block documents are added in batch order, so the sums (and lambda)
-/// are identical for any thread count.
+/// are identical for any thread count. As in gensim, each document adds theta * c/phinorm to
+/// its words' rows and each row is multiplied by its expElogbeta once at the end, so the
+/// per-document loop does not read the topics' rows (a cache miss per word).
 fn scatter(topics: &ExpElogbeta, outs: &[DocOut], buffer: Vec<f32>) -> Vec<f32> {
     let kp = topics.padded_topics();
     let mut sstats = buffer;
@@ -527,11 +529,16 @@ fn scatter(topics: &ExpElogbeta, outs: &[DocOut], buffer: Vec<f32>) -> Vec<f32> 
                 for j in start..end {
                     let w = o.ids[j] as usize;
                     let c = o.cphi[j];
-                    let row = topics.row(w).as_flattened();
                     let dst = &mut out[(w - lo as usize) * kp..][..kp];
-                    for ((d, &th), &b) in dst.iter_mut().zip(&o.theta).zip(row) {
-                        *d += th * c * b;
+                    for (d, &th) in dst.iter_mut().zip(&o.theta) {
+                        *d += th * c;
                     }
+                }
+            }
+            for (i, dst) in out.chunks_exact_mut(kp).enumerate() {
+                let row = topics.row(lo as usize + i).as_flattened();
+                for (d, &b) in dst.iter_mut().zip(row) {
+                    *d *= b;
                 }
             }
         });
