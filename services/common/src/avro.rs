@@ -457,4 +457,29 @@ mod tests {
         prints.dedup();
         assert_eq!(prints.len(), 3);
     }
+
+    /// A schema change must keep the old version readable: this test fails when any schema's
+    /// fingerprint changes, until the old `.avsc` is copied to `schemas/history/`, listed in
+    /// its `avro_record!`, and the new fingerprint recorded here.
+    #[test]
+    fn a_changed_schema_keeps_its_previous_version() {
+        fn check<T: AvroRecord>(want: u64) {
+            let entry = schema_entry::<T>();
+            assert_eq!(
+                entry.fingerprint,
+                want,
+                "{} changed (fingerprint {:016x}): copy the previous .avsc to schemas/history/, \
+                 list it in avro_record!, then record the new fingerprint here",
+                T::SUBJECT_NAME,
+                entry.fingerprint
+            );
+        }
+        check::<RawDocument>(0x1c13_7e16_86b0_5fb4);
+        check::<TokenizedDocument>(0xc276_2873_29b6_5099);
+        check::<ModelSnapshot>(0x83b2_249a_efe8_e1d6);
+        check::<ScoredDocument>(0x634f_8762_a1d8_f68e);
+        check::<LabelEvent>(0xb0b6_0e67_1a62_a219);
+        check::<DeadLetter>(0x9404_fb14_d11c_0ab7);
+        check::<AnnotationEvent>(0x6f50_af38_0e60_303c);
+    }
 }
