@@ -354,8 +354,8 @@ impl CurationConfig {
         )?;
         check(
             r.sampling_power
-                .is_none_or(|p| p.is_finite() && (0.0..=2.5).contains(&p)),
-            "routing.sampling_power must be in [0, 2.5]",
+                .is_none_or(|p| p.is_finite() && (0.0..=100.0).contains(&p)),
+            "routing.sampling_power must be in [0, 100]",
         )?;
         check(
             r.precision_confidence_z.is_finite()

@@ -97,10 +97,14 @@ impl ScoredItem {
         let key = format!("{}\u{1f}{}", self.doc_id, self.classifier_version);
         let u = crate::hashing::unit_interval("latentlabel.sampling", &key).max(1e-300);
         let gumbel = -(-u.ln()).ln();
-        // power * ln(informativeness) >= -13.9 * power and the Gumbel draw is in (-4, 37): the
-        // offset keeps the key positive (priorities must be) for power up to ~2.5.
-        let sampled =
-            (power * informativeness.ln() + gumbel + 40.0).clamp(0.0, MAX_INFORMATIVENESS);
+        // Dividing by max(power, 1) keeps the order among items and keeps the key on the scale
+        // of ln(informativeness) for any power, so (a) the freshness bonus means the same at
+        // every power and (b) the key stays positive (priorities must be): ln(informativeness)
+        // is in [-13.9, 6.9] and the Gumbel draw in (-6.6, 36.8), so the key is in
+        // (-20.5, 43.7) before the offset. (Without the division, power 8 pushed every item
+        // below informativeness ~0.005 to the clamp at 0, in a tie.)
+        let scaled = (power * informativeness.ln() + gumbel) / power.max(1.0);
+        let sampled = (scaled + 21.0).clamp(0.0, MAX_INFORMATIVENESS);
         self.version_offset(freshness) + sampled
     }
 
@@ -177,10 +181,19 @@ mod tests {
     }
 
     /// Gumbel-top-k: an item with informativeness 0.8 outranks one with 0.2 in 80 % of
-    /// independent draws at power 1, 94 % at power 2 (0.64 / 0.68), and half at power 0.
+    /// independent draws at power 1, 94 % at power 2 (0.64 / 0.68), and half at power 0;
+    /// and at power 8 even nearly certain items (informativeness 1e-3 vs 1e-4) keep their
+    /// order instead of tying at the bottom of the key's range.
     #[test]
     fn stochastic_priority_samples_in_proportion_to_informativeness_to_the_power() {
-        for (power, want) in [(1.0, 0.8), (2.0, 0.64 / 0.68), (0.0, 0.5)] {
+        let eight = |a: f64, b: f64| a.powi(8) / (a.powi(8) + b.powi(8));
+        for (power, (weak, strong), want) in [
+            (1.0, (0.2, 0.8), 0.8),
+            (2.0, (0.2, 0.8), 0.64 / 0.68),
+            (0.0, (0.2, 0.8), 0.5),
+            (8.0, (0.2, 0.8), eight(0.8, 0.2)),
+            (8.0, (0.999, 0.9999), eight(1e-3, 1e-4)),
+        ] {
             let n = 4000;
             let wins = (0..n)
                 .filter(|i| {
@@ -190,8 +203,8 @@ mod tests {
                         classifier_version: "3".into(),
                         ..item()
                     };
-                    let a = with_margin(format!("a{i}"), 0.2);
-                    let b = with_margin(format!("b{i}"), 0.8);
+                    let a = with_margin(format!("a{i}"), weak);
+                    let b = with_margin(format!("b{i}"), strong);
                     a.stochastic_priority(SamplingStrategy::Margin, 1.0, power)
                         > b.stochastic_priority(SamplingStrategy::Margin, 1.0, power)
                 })
