@@ -90,7 +90,8 @@ pub struct RoutingConfig {
     pub validation_max_share: f64,
     /// When set, the human queue is a weighted random sample instead of strictly most
     /// informative first: items drawn with probability proportional to
-    /// informativeness^`sampling_power` (see `ScoredItem::stochastic_priority`). Default: none.
+    /// informativeness^`sampling_power` (see `ScoredItem::stochastic_priority`); 0 is uniform,
+    /// large values approach strictly most informative first. In [0, 100]. Default: none.
     pub sampling_power: Option<f64>,
     /// Standard errors below the estimated precision the chosen threshold must still reach
     /// the target at (one-sided; 1.645 = 95 % confidence, 0 = trust the point estimate).
