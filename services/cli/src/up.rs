@@ -121,17 +121,7 @@ pub async fn start_embedded(
     let broker = EmbeddedKafka::start(1, &topics, options.partitions)?;
     let bootstrap = broker.bootstrap_servers();
     // Check every service's settings before starting any, so a bad file fails fast and cleanly.
-    // The hint only where it applies: attached to every error, it sent a user with a bad
-    // `routing.sampling_power` off to configure labels.
-    let no_labels = config.labeling_queue.curation.labels.is_empty()
-        && std::env::var("LATENTLABEL_LABELS").map_or(true, |l| l.trim().is_empty());
-    config.labeling_queue = config.labeling_queue.clone().resolve().map_err(|e| {
-        if no_labels {
-            e.context("configure labeling_queue.curation.labels in --config or LATENTLABEL_LABELS (or run with --demo)")
-        } else {
-            e
-        }
-    })?;
+    config.labeling_queue = config.labeling_queue.clone().resolve()?;
 
     let service_args = ServiceArgs {
         connection: ConnectionArgs {

@@ -128,6 +128,13 @@ impl QueueServiceConfig {
                 .ok()
                 .filter(|t| !t.is_empty());
         }
+        // Here, where the environment has been read, is the only place that knows the label
+        // set is missing (not merely invalid): say how to give one.
+        anyhow::ensure!(
+            !self.curation.labels.is_empty(),
+            "labeling-queue: no labels: configure labeling_queue.curation.labels in --config or \
+             LATENTLABEL_LABELS (or run `up --demo`)"
+        );
         let mut names = std::collections::HashSet::new();
         let mut tokens = std::collections::HashSet::new();
         for a in &self.annotators {
