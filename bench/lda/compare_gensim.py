@@ -1,6 +1,11 @@
 #!/usr/bin/env python3
 """Side-by-side benchmark: latentlabel's online LDA (the product binary, `latentlabel lda-train`)
-vs gensim LdaModel, on UCI NIPS and 20 Newsgroups.
+vs the other online variational Bayes implementations a user could pick: gensim LdaModel (the
+reference every ratio is taken against), scikit-learn LatentDirichletAllocation
+(learning_method="online") and Vowpal Wabbit --lda (Hoffman's own C++), on UCI NIPS and
+20 Newsgroups, in one run. `pip install -r bench/lda/requirements.txt`; a peer that is not
+installed is skipped with a printed reason (see `run_sklearn` / `run_vw` for the settings each
+can and cannot match).
 
 Corpora (each skipped with a printed reason when missing under ../shared/data):
   * nips: UCI NIPS as published (docword + vocab).
@@ -28,6 +33,7 @@ deterministic, so quality is from one run).
 
 Usage: python3 bench/lda/compare_gensim.py [--corpora nips,20newsgroups] [--ks 50,100]
            [--threads 1,2] [--batch 256] [--passes 1] [--repeats 1] [--json out.json]
+           [--peers sklearn,vw] [--estep default|plain|squarem[,...]]
 Env:   LATENTLABEL_BIN  the latentlabel binary (default: target/release/latentlabel under
        $CARGO_TARGET_DIR or the repo root; build with `cargo build --release`).
 """
@@ -174,12 +180,93 @@ def run_gensim(train, id2word, k, args):
     return seconds, model.state.get_lambda().astype(np.float32)
 
 
-def run_ours(binary, docword, vocab, k, threads, args, dump):
+def run_sklearn(train, num_words, k, args):
+    """scikit-learn's online variational Bayes (`learning_method="online"`), one process thread.
+
+    Same K, alpha, eta, batch, passes, kappa, E-step cap and threshold (its `mean_change_tol` is
+    gensim's test: mean absolute change of gamma). One convention differs: scikit-learn counts
+    mini-batches from 1, so rho_t = (learning_offset + t)^-kappa starts at (tau0 + 1)^-kappa, and
+    it requires learning_offset >= 1; we pass tau0, so its schedule runs one step behind ours and
+    gensim's (first rho 0.71 instead of 1 with tau0 = 1)."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+    from sklearn.decomposition import LatentDirichletAllocation
+
+    rows, cols, vals = [], [], []
+    for i, d in enumerate(train):
+        for w, c in d:
+            rows.append(i)
+            cols.append(w)
+            vals.append(c)
+    x = csr_matrix((np.asarray(vals, dtype=np.float32), (rows, cols)), shape=(len(train), num_words))
+    model = LatentDirichletAllocation(
+        n_components=k, doc_topic_prior=1.0 / k, topic_word_prior=1.0 / k, learning_method="online",
+        learning_decay=args.kappa, learning_offset=max(args.tau0, 1.0), max_iter=args.passes,
+        batch_size=args.batch, evaluate_every=-1, total_samples=len(train),
+        mean_change_tol=args.gamma_threshold, max_doc_update_iter=args.iterations, n_jobs=1,
+        random_state=args.seed,
+    )
+    start = time.perf_counter()
+    model.fit(x)
+    seconds = time.perf_counter() - start
+    return seconds, np.asarray(model.components_, dtype=np.float32)
+
+
+def run_vw(train, num_words, k, args, tmp):
+    """Vowpal Wabbit's `--lda` (Hoffman's own online VB code in VW), through its Python bindings.
+
+    Same K, alpha (`--lda_alpha`), eta (`--lda_rho`), D, mini-batch, kappa (`--power_t`). VW's
+    rate is l * t^-power_t with t = initial_t + 1, 2, ...: `-l 1 --initial_t tau0-1` gives ours.
+    VW's E-step differs in two ways that cannot be set to match: it has no iteration cap, and it
+    stops on the *relative* change sum|d gamma| / sum gamma < lda_epsilon. We pass gensim's
+    threshold rescaled at the mean training document length (threshold * K / mean tokens), the
+    same stopping point for a document of mean length. VW reads the documents itself (its own
+    parser, as the `vw` command does) from `| id:count ...` lines written outside the clock;
+    integer feature names index the weights directly. The clock covers setup, parsing, learning
+    and `finish()` (which learns the last partial mini-batch); the setup and model-writing time
+    of an untrained model of the same size is subtracted."""
+    import numpy as np
+    from vowpalwabbit import Workspace
+
+    bits = max(1, (num_words - 1).bit_length())
+    tokens = sum(c for d in train for _, c in d)
+    epsilon = args.gamma_threshold * k / (tokens / len(train))
+    model_path = Path(tmp) / f"vw_{k}.txt"
+    opts = (f"--lda {k} --lda_alpha {1.0 / k} --lda_rho {1.0 / k} --lda_D {len(train)} "
+            f"--minibatch {args.batch} --power_t {args.kappa} --initial_t {args.tau0 - 1} -l 1 "
+            f"-b {bits} --lda_epsilon {epsilon} --random_seed {args.seed} --quiet "
+            f"--passes {args.passes} --readable_model {model_path}")
+    data = Path(tmp) / "vw_train.txt"
+    data.write_text("".join("| " + " ".join(f"{w}:{c}" for w, c in d) + "\n" for d in train))
+    start = time.perf_counter()
+    empty = Workspace(opts.replace(str(model_path), str(model_path) + ".empty"))
+    empty.finish()
+    overhead = time.perf_counter() - start
+    start = time.perf_counter()
+    vw = Workspace(f"{opts} -d {data}")  # with -d, construction already runs the learning
+    vw.run_parser()
+    vw.finish()
+    seconds = time.perf_counter() - start - overhead
+    lam = np.full((k, num_words), 1.0 / k, dtype=np.float32)
+    with open(model_path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) != k + 1 or not parts[0].isdigit():
+                continue  # header lines
+            w = int(parts[0])
+            if w < num_words:
+                lam[:, w] = np.asarray(parts[1:], dtype=np.float32)
+    return seconds, lam
+
+
+def run_ours(binary, docword, vocab, k, threads, args, dump, estep):
     cmd = [binary, "lda-train", "--docword", str(docword), "--vocab", str(vocab), "--k", str(k),
            "--batch", str(args.batch), "--passes", str(args.passes), "--threads", str(threads),
            "--seed", str(args.seed), "--heldout-every", "10", "--iterations", str(args.iterations),
            "--gamma-threshold", str(args.gamma_threshold), "--tau0", str(args.tau0),
            "--kappa", str(args.kappa), "--dump-lambda", str(dump)]
+    if estep != "default":
+        cmd += ["--estep-acceleration", "true" if estep == "squarem" else "false"]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -244,22 +331,49 @@ def bench_corpus(name, docword, vocab, binary, tmp, args, rows):
                          perplexity=gppl, iv_perplexity=givppl, npmi=gnpmi, umass=gumass,
                          live_words=live_words(glam, 1.0 / k)))
         print(json.dumps(rows[-1]), flush=True)
-        for threads in [int(x) for x in args.threads.split(",")]:
-            dump = Path(tmp) / f"lambda_{name}_{k}_{threads}.npy"
-            reps = [run_ours(binary, docword, vocab, k, threads, args, dump) for _ in range(args.repeats)]
-            times = [r["train_seconds"] for r in reps]
-            sec = median(times)
-            rep = reps[0]
-            assert rep["docs"] == len(train) * args.passes, (rep["docs"], len(train))
-            lam = np.load(dump)
+        for peer in [p for p in args.peers.split(",") if p]:
+            try:
+                if peer == "sklearn":
+                    runs = [run_sklearn(train, len(words), k, args) for _ in range(args.repeats)]
+                    impl = "scikit-learn 1 thread"
+                elif peer == "vw":
+                    runs = [run_vw(train, len(words), k, args, tmp) for _ in range(args.repeats)]
+                    impl = "Vowpal Wabbit 1 thread"
+                else:
+                    print(f"SKIP peer {peer!r}: unknown (known: sklearn, vw)", flush=True)
+                    continue
+            except ImportError as e:
+                print(f"SKIP peer {peer}: not installed ({e}); pip install -r bench/lda/requirements.txt",
+                      flush=True)
+                continue
+            times = [t for t, _ in runs]
+            sec, lam = median(times), runs[0][1]
             ppl, dppl, npmi, umass = evaluate(lam, evaluator, heldout, heldout_iv, train)
-            rows.append(dict(corpus=name, k=k, impl=f"latentlabel {threads} thread{'s' if threads > 1 else ''}",
-                             docs_per_s=rep["docs"] / sec, tokens_per_s=rep["tokens"] / sec,
-                             seconds=sec, all_seconds=times, perplexity=ppl, iv_perplexity=dppl,
-                             npmi=npmi, umass=umass, live_words=live_words(lam, 1.0 / k),
-                             own_perplexity=rep["heldout_perplexity"], own_npmi=rep["npmi"],
-                             mean_iterations=rep["mean_iterations"]))
+            rows.append(dict(corpus=name, k=k, impl=impl, docs_per_s=len(train) * args.passes / sec,
+                             tokens_per_s=train_tokens / sec, seconds=sec, all_seconds=times,
+                             perplexity=ppl, iv_perplexity=dppl, npmi=npmi, umass=umass,
+                             live_words=live_words(lam, 1.0 / k)))
             print(json.dumps(rows[-1]), flush=True)
+        for estep in args.estep.split(","):
+            label = "" if estep == "default" else f" ({estep} E-step)"
+            for threads in [int(x) for x in args.threads.split(",")]:
+                dump = Path(tmp) / f"lambda_{name}_{k}_{threads}.npy"
+                reps = [run_ours(binary, docword, vocab, k, threads, args, dump, estep)
+                        for _ in range(args.repeats)]
+                times = [r["train_seconds"] for r in reps]
+                sec = median(times)
+                rep = reps[0]
+                assert rep["docs"] == len(train) * args.passes, (rep["docs"], len(train))
+                lam = np.load(dump)
+                ppl, dppl, npmi, umass = evaluate(lam, evaluator, heldout, heldout_iv, train)
+                impl = f"latentlabel {threads} thread{'s' if threads > 1 else ''}{label}"
+                rows.append(dict(corpus=name, k=k, impl=impl,
+                                 docs_per_s=rep["docs"] / sec, tokens_per_s=rep["tokens"] / sec,
+                                 seconds=sec, all_seconds=times, perplexity=ppl, iv_perplexity=dppl,
+                                 npmi=npmi, umass=umass, live_words=live_words(lam, 1.0 / k),
+                                 own_perplexity=rep["heldout_perplexity"], own_npmi=rep["npmi"],
+                                 mean_iterations=rep["mean_iterations"]))
+                print(json.dumps(rows[-1]), flush=True)
 
 
 def main():
@@ -276,6 +390,11 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--shuffle-seed", type=int, default=0, help="20 Newsgroups shuffle (latentlabel --shuffle --seed)")
     p.add_argument("--repeats", type=int, default=1, help="timed runs per row; the median is reported")
+    p.add_argument("--estep", default="default",
+                   help="latentlabel E-step variants to run: default (the binary's), plain, squarem; "
+                        "comma-separated")
+    p.add_argument("--peers", default="sklearn,vw",
+                   help="other online-VB implementations run side by side (sklearn, vw; '' for none)")
     p.add_argument("--json", help="also write the rows here")
     args = p.parse_args()
 
@@ -312,13 +431,22 @@ def main():
         print(f"| {r['corpus']} | {r['k']} | {r['impl']} | {r['seconds']:.2f} | {r['docs_per_s']:.0f} | "
               f"{r['tokens_per_s']:.0f} | {speedup:.1f}x | {r['perplexity']:.6g} | {dppl:+.2f}% | "
               f"{r['iv_perplexity']:.6g} | {ddoc:+.2f}% | {r['npmi']:.4f} | {r['umass']:.3f} | {r['live_words']} |")
-        if r is not g:
+        if r["impl"].startswith("latentlabel"):
             # Quality target: held-out perplexity no more than 1 % above gensim's (lower is better).
             speed_ok, ppl_ok = speedup >= 20, max(dppl, ddoc) <= 1.0
             verdicts.append(f"{r['corpus']} K={r['k']} {r['impl']}: docs/s {speedup:.1f}x gensim "
                             f"(target >= 20x: {'met' if speed_ok else 'NOT met'}); perplexity "
                             f"{dppl:+.2f}% / in-vocab {ddoc:+.2f}% vs gensim "
                             f"(target <= +1%: {'met' if ppl_ok else 'NOT met'})")
+    for r in rows:
+        if not r["impl"].startswith("latentlabel 1 thread"):
+            continue
+        peers = [x for x in rows if x["corpus"] == r["corpus"] and x["k"] == r["k"]
+                 and not x["impl"].startswith("latentlabel")]
+        best = max(peers, key=lambda x: x["docs_per_s"])
+        verdicts.append(f"{r['corpus']} K={r['k']} {r['impl']} vs the fastest peer ({best['impl']}): "
+                        f"{r['docs_per_s'] / best['docs_per_s']:.1f}x docs/s, held-out perplexity "
+                        f"{100 * (r['perplexity'] / best['perplexity'] - 1):+.1f}%")
     print()
     print("\n".join(verdicts))
     if args.json:

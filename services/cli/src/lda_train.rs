@@ -64,9 +64,10 @@ pub struct LdaTrainArgs {
     #[arg(long)]
     pub gamma_threshold: Option<f32>,
     /// SQUAREM-accelerated E-step (`estep_acceleration`): about half the map evaluations per
-    /// long document and a more converged E-step; off by default (docs/DESIGN.md).
-    #[arg(long)]
-    pub estep_acceleration: bool,
+    /// long document and a more converged E-step (docs/DESIGN.md). `--estep-acceleration`
+    /// alone means true; without the flag, the trainer's default.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub estep_acceleration: Option<bool>,
     /// Every n-th document is held out for perplexity (0 = none).
     #[arg(long, default_value_t = 10)]
     pub heldout_every: usize,
@@ -153,7 +154,9 @@ pub async fn run(args: LdaTrainArgs) -> anyhow::Result<()> {
     if let Some(g) = args.gamma_threshold {
         config.gamma_threshold = g;
     }
-    config.estep_acceleration = args.estep_acceleration;
+    if let Some(accelerate) = args.estep_acceleration {
+        config.estep_acceleration = accelerate;
+    }
     let all_docs = if args.theta_csv.is_some() {
         corpus.clone()
     } else {
