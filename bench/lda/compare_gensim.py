@@ -2,7 +2,8 @@
 """Side-by-side benchmark: latentlabel's online LDA (the product binary, `latentlabel lda-train`)
 vs the other online variational Bayes implementations a user could pick: gensim LdaModel (the
 reference every ratio is taken against), scikit-learn LatentDirichletAllocation
-(learning_method="online") and Vowpal Wabbit --lda (Hoffman's own C++), on UCI NIPS and
+(learning_method="online") and Vowpal Wabbit --lda (Hoffman's own C++), plus tomotopy's
+collapsed Gibbs sampler for reference (a different, batch algorithm), on UCI NIPS and
 20 Newsgroups, in one run. `pip install -r bench/lda/requirements.txt`; a peer that is not
 installed is skipped with a printed reason (see `run_sklearn` / `run_vw` for the settings each
 can and cannot match).
@@ -33,7 +34,7 @@ deterministic, so quality is from one run).
 
 Usage: python3 bench/lda/compare_gensim.py [--corpora nips,20newsgroups] [--ks 50,100]
            [--threads 1,2] [--batch 256] [--passes 1] [--repeats 1] [--json out.json]
-           [--peers sklearn,vw] [--estep default|plain|squarem[,...]]
+           [--peers sklearn,vw,tomotopy] [--gibbs-sweeps 100] [--estep default|plain|squarem[,...]]
 Env:   LATENTLABEL_BIN  the latentlabel binary (default: target/release/latentlabel under
        $CARGO_TARGET_DIR or the repo root; build with `cargo build --release`).
 """
@@ -259,6 +260,30 @@ def run_vw(train, num_words, k, args, tmp):
     return seconds, lam
 
 
+def run_tomotopy(train, num_words, k, args):
+    """tomotopy LDAModel, for reference: collapsed Gibbs sampling, a batch algorithm (every sweep
+    visits every token of the corpus), so there is no mini-batch, rho or E-step to match. Same K,
+    alpha and eta; `--gibbs-sweeps` sweeps (default 100) on one worker, after the random
+    initial assignment (outside the clock). Its topic-word values with `normalize=False` are eta
+    plus the topic's word counts, which is the Dirichlet parameter the evaluator reads as
+    lambda."""
+    import numpy as np
+    import tomotopy as tp
+
+    model = tp.LDAModel(k=k, alpha=1.0 / k, eta=1.0 / k, seed=args.seed)
+    for d in train:
+        model.add_doc([str(w) for w, c in d for _ in range(c)])
+    model.train(0, workers=1, parallel=tp.ParallelScheme.NONE)
+    start = time.perf_counter()
+    model.train(args.gibbs_sweeps, workers=1, parallel=tp.ParallelScheme.NONE)
+    seconds = time.perf_counter() - start
+    lam = np.full((k, num_words), 1.0 / k, dtype=np.float32)
+    columns = np.asarray([int(w) for w in model.used_vocabs])
+    for t in range(k):
+        lam[t, columns] = model.get_topic_word_dist(t, normalize=False)
+    return seconds, lam
+
+
 def run_ours(binary, docword, vocab, k, threads, args, dump, estep):
     cmd = [binary, "lda-train", "--docword", str(docword), "--vocab", str(vocab), "--k", str(k),
            "--batch", str(args.batch), "--passes", str(args.passes), "--threads", str(threads),
@@ -339,8 +364,11 @@ def bench_corpus(name, docword, vocab, binary, tmp, args, rows):
                 elif peer == "vw":
                     runs = [run_vw(train, len(words), k, args, tmp) for _ in range(args.repeats)]
                     impl = "Vowpal Wabbit 1 thread"
+                elif peer == "tomotopy":
+                    runs = [run_tomotopy(train, len(words), k, args) for _ in range(args.repeats)]
+                    impl = f"tomotopy Gibbs {args.gibbs_sweeps} sweeps, 1 thread"
                 else:
-                    print(f"SKIP peer {peer!r}: unknown (known: sklearn, vw)", flush=True)
+                    print(f"SKIP peer {peer!r}: unknown (known: sklearn, vw, tomotopy)", flush=True)
                     continue
             except ImportError as e:
                 print(f"SKIP peer {peer}: not installed ({e}); pip install -r bench/lda/requirements.txt",
@@ -393,8 +421,10 @@ def main():
     p.add_argument("--estep", default="default",
                    help="latentlabel E-step variants to run: default (the binary's), plain, squarem; "
                         "comma-separated")
-    p.add_argument("--peers", default="sklearn,vw",
-                   help="other online-VB implementations run side by side (sklearn, vw; '' for none)")
+    p.add_argument("--peers", default="sklearn,vw,tomotopy",
+                   help="other implementations run side by side (sklearn, vw: online VB; tomotopy: "
+                        "collapsed Gibbs, for reference; '' for none)")
+    p.add_argument("--gibbs-sweeps", type=int, default=100, help="tomotopy's Gibbs sweeps")
     p.add_argument("--json", help="also write the rows here")
     args = p.parse_args()
 
@@ -442,9 +472,9 @@ def main():
         if not r["impl"].startswith("latentlabel 1 thread"):
             continue
         peers = [x for x in rows if x["corpus"] == r["corpus"] and x["k"] == r["k"]
-                 and not x["impl"].startswith("latentlabel")]
+                 and not x["impl"].startswith(("latentlabel", "tomotopy"))]
         best = max(peers, key=lambda x: x["docs_per_s"])
-        verdicts.append(f"{r['corpus']} K={r['k']} {r['impl']} vs the fastest peer ({best['impl']}): "
+        verdicts.append(f"{r['corpus']} K={r['k']} {r['impl']} vs the fastest online-VB peer ({best['impl']}): "
                         f"{r['docs_per_s'] / best['docs_per_s']:.1f}x docs/s, held-out perplexity "
                         f"{100 * (r['perplexity'] / best['perplexity'] - 1):+.1f}%")
     print()
