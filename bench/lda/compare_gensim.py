@@ -218,6 +218,12 @@ def run_vw(train, num_words, k, args, tmp):
 
     Same K, alpha (`--lda_alpha`), eta (`--lda_rho`), D, mini-batch, kappa (`--power_t`). VW's
     rate is l * t^-power_t with t = initial_t + 1, 2, ...: `-l 1 --initial_t tau0-1` gives ours.
+    Caveat (bench/lda/RESULTS.md, session 9): VW's lazy decay is fragile when the first rate is
+    near 1. At exactly 1 (tau0 = 1) it stores log(1 - rho) = -inf, every later decay factor is
+    NaN and `fmin(1, NaN)` makes it 1, so a word absent from a mini-batch never decays again
+    (20 Newsgroups K = 100: lambda mass 2.7e6 where the update gives 1.2e6); at 1 - 5e-5 or
+    1 - 5e-3 it loses most of lambda's mass instead (NIPS: 1.2e5 of 1.8e6). We run VW as a user
+    would, with the same tau0, and report what it produces.
     VW's E-step differs in two ways that cannot be set to match: it has no iteration cap, and it
     stops on the *relative* change sum|d gamma| / sum gamma < lda_epsilon. We pass gensim's
     threshold rescaled at the mean training document length (threshold * K / mean tokens), the
