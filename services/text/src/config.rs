@@ -82,22 +82,39 @@ impl Default for TokenizerConfig {
     }
 }
 
+/// Revision of the tokenizer's behaviour: which terms the code makes of a text under given
+/// settings. Bump it with any change that alters some output (a stop list, a stemmer, a
+/// cleaning rule, a fast path that is not exact); `tokenizer_tests::output_is_pinned_to_the_revision`
+/// fails until it is. It is part of [`TokenizerConfig::fingerprint`], so ingest and scoring
+/// built from code that tokenizes differently disagree just as differing settings do.
+pub const TOKENIZER_REVISION: u32 = 1;
+
 impl TokenizerConfig {
-    /// A short, stable identifier of these settings: 16 hex digits of FNV-1a over the
-    /// configuration's JSON (fields in declaration order). Ingest stamps it on every
-    /// tokenized document; scoring, which re-tokenizes label texts with its own
-    /// configuration, compares it with its own, because two services that tokenize
-    /// differently give the classifier other features at training than at serving, and
-    /// nothing else would notice. Only the settings count, not the crate version.
+    /// A short, stable identifier of these settings and of the code's
+    /// [`TOKENIZER_REVISION`]: 16 hex digits of FNV-1a over the configuration's JSON (fields
+    /// in declaration order), then the revision. Ingest stamps it on every tokenized
+    /// document; scoring, which re-tokenizes label texts with its own configuration,
+    /// compares it with its own, because two services that tokenize differently give the
+    /// classifier other features at training than at serving, and nothing else would notice.
     pub fn fingerprint(&self) -> String {
-        // Serialising plain fields, strings and options cannot fail; an empty input would
-        // still give a valid (if useless) fingerprint.
-        let json = serde_json::to_vec(self).unwrap_or_default();
-        let hash = json.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-        });
-        format!("{hash:016x}")
+        fingerprint_at(self, TOKENIZER_REVISION)
     }
+}
+
+/// [`TokenizerConfig::fingerprint`] as revision `revision` computes it. Revision 1 hashes the
+/// settings alone, as fingerprints did before revisions existed, so documents stamped then
+/// still match.
+fn fingerprint_at(config: &TokenizerConfig, revision: u32) -> String {
+    // Serialising plain fields, strings and options cannot fail; an empty input would still
+    // give a valid (if useless) fingerprint.
+    let mut bytes = serde_json::to_vec(config).unwrap_or_default();
+    if revision > 1 {
+        bytes.extend_from_slice(&revision.to_le_bytes());
+    }
+    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    format!("{hash:016x}")
 }
 
 /// Why a [`TokenizerConfig`] could not be turned into a [`crate::Tokenizer`].
@@ -152,5 +169,18 @@ mod tests {
         ] {
             assert_ne!(changed.fingerprint(), fp, "{changed:?}");
         }
+    }
+
+    /// The revision is part of the print (from revision 2 on; revision 1 is the settings
+    /// alone, which is what documents stamped before revisions carry).
+    #[test]
+    fn fingerprint_changes_with_the_revision() {
+        let default = TokenizerConfig::default();
+        assert_ne!(fingerprint_at(&default, 2), fingerprint_at(&default, 1));
+        assert_ne!(fingerprint_at(&default, 3), fingerprint_at(&default, 2));
+        assert_eq!(
+            default.fingerprint(),
+            fingerprint_at(&default, TOKENIZER_REVISION)
+        );
     }
 }

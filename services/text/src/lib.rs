@@ -71,5 +71,5 @@ mod segment;
 mod stem;
 mod tokenizer;
 
-pub use config::{TextError, TokenizerConfig};
+pub use config::{TextError, TokenizerConfig, TOKENIZER_REVISION};
 pub use tokenizer::{Prepared, Processed, Tokenizer};

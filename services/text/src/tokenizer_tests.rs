@@ -468,3 +468,87 @@ proptest! {
         prop_assert_eq!(t.prepare(&prepared.text).processed.terms, prepared.processed.terms);
     }
 }
+
+/// A post that goes through every stage: headers, an attribution line, quotes, a signature,
+/// URLs, e-mail addresses, numbers, NFKC ligatures, accents, stems and stop words.
+const SAMPLE: &str = "From: Jane Doe <jane@example.org>
+Subject: Re: Running faster GPUs \u{2014} \u{fb01}nal numbers
+Organization: Example University
+Lines: 12
+
+In article <1234@example.org> bob@example.com (Bob) writes:
+> The cards were running at 1.5GHz, see http://example.com/specs.
+> Isn't that the fastest?
+
+Yes: the newest cards run 20% faster than last year's models.
+Stra\u{df}e, na\u{ef}ve caf\u{e9}, \u{c9}COLE and \u{3a9}-3 fatty acids don't matter here...
+Contact me at jane.doe@example.org or visit https://example.org/~jane.
+Numbers like 3.14159, 2026 and 1e-3 are dropped by default.
+
+--
+Jane Doe | Example University | +1 555 0100
+";
+
+/// FNV-1a of everything `prepare` and `tokens` give for [`SAMPLE`] under a few configs.
+fn sample_digest() -> u64 {
+    fn eat(h: &mut u64, bytes: &[u8]) {
+        for &b in bytes.iter().chain(&[0xff]) {
+            *h = (*h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    let configs = [
+        TokenizerConfig::default(),
+        TokenizerConfig {
+            keep_numbers: true,
+            keep_urls: true,
+            keep_emails: true,
+            min_token_len: 1,
+            ..TokenizerConfig::default()
+        },
+        TokenizerConfig {
+            classifier_context: false,
+            ..bare()
+        },
+        TokenizerConfig {
+            stemmer: Some("german".into()),
+            stopwords: Some("english+german".into()),
+            nfkc: false,
+            ..TokenizerConfig::default()
+        },
+    ];
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for config in configs {
+        let t = tok(config);
+        let p = t.prepare(SAMPLE);
+        eat(&mut h, p.text.as_bytes());
+        eat(&mut h, p.processed.display_text.as_bytes());
+        for (term, n) in p.processed.terms.iter().chain(&p.context_terms) {
+            eat(&mut h, term.as_bytes());
+            eat(&mut h, &n.to_le_bytes());
+        }
+        eat(&mut h, &p.processed.token_count.to_le_bytes());
+        for token in t.tokens(SAMPLE) {
+            eat(&mut h, token.as_bytes());
+        }
+    }
+    h
+}
+
+/// `TOKENIZER_REVISION` and the output it names, pinned together.
+const PINNED: (u32, u64) = (1, 0xdc26_6ada_8e81_0a50);
+
+/// Any change to what the tokenizer makes of a text fails here until `TOKENIZER_REVISION` is
+/// bumped (and this pin updated), so a behaviour change always changes the fingerprint that
+/// scoring checks ingest's documents against. (`tests/newsgroups_golden.rs` pins the output
+/// over all of 20 Newsgroups when the corpus is present; this needs no data.)
+#[test]
+fn output_is_pinned_to_the_revision() {
+    let got = sample_digest();
+    assert_eq!(
+        (crate::TOKENIZER_REVISION, got),
+        PINNED,
+        "the tokenizer's output on SAMPLE changed, or TOKENIZER_REVISION did without a new pin. \
+         If the output change is intended: bump TOKENIZER_REVISION (config.rs), then pin \
+         (TOKENIZER_REVISION, {got:#018x}) here."
+    );
+}
