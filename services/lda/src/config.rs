@@ -52,10 +52,11 @@ pub struct LdaConfig {
     /// every third map evaluation starts from a point extrapolated from the previous two. Same
     /// convergence test and the same cap on map evaluations as the plain iteration; long
     /// documents (hundreds of distinct words, which contract slowly) converge in about half the
-    /// evaluations (NIPS: 94 -> 49 per document, 73 % -> 5 % at the cap), and held-out
-    /// perplexity drops, but NPMI fell on NIPS K = 50 and the saved evaluations are the cheap
-    /// late ones, so it is not yet a measured win (bench/lda/RESULTS.md). A few documents with
-    /// several near-balanced optima may settle in a different one than the plain iteration.
+    /// evaluations (NIPS: 94 -> 49 per document, 73 % -> 5 % at the cap; 1.2-1.65x faster
+    /// training), but the model it trains predicts held-out documents slightly worse
+    /// (in-vocabulary perplexity +0.5-7.7 % in 11 of 12 seeded runs) and NPMI mostly drops
+    /// (bench/lda/RESULTS.md, session 9). A few documents with several near-balanced optima may
+    /// settle in a different one than the plain iteration.
     /// Default false: gensim's plain iteration, exactly.
     pub estep_acceleration: bool,
     /// Corpus size D used to scale mini-batch statistics (D / |batch|). Default `None` = the
