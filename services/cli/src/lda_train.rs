@@ -339,3 +339,46 @@ fn read_jsonl(
     }
     Ok((docs, labels))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::LdaTrainArgs;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: LdaTrainArgs,
+    }
+
+    fn estep_flag(extra: &[&str]) -> Option<bool> {
+        let base = [
+            "lda-train",
+            "--docword",
+            "d.txt",
+            "--vocab",
+            "v.txt",
+            "--out",
+            "o",
+        ];
+        Cli::try_parse_from(base.iter().chain(extra))
+            .expect("valid arguments")
+            .args
+            .estep_acceleration
+    }
+
+    /// `--estep-acceleration` alone still means true (as before it took a value); an explicit
+    /// value sets it either way; without the flag the trainer's default applies.
+    #[test]
+    fn estep_acceleration_takes_an_optional_value() {
+        assert_eq!(estep_flag(&[]), None);
+        assert_eq!(estep_flag(&["--estep-acceleration"]), Some(true));
+        assert_eq!(estep_flag(&["--estep-acceleration", "true"]), Some(true));
+        assert_eq!(estep_flag(&["--estep-acceleration", "false"]), Some(false));
+        assert_eq!(
+            estep_flag(&["--estep-acceleration", "--k", "7"]),
+            Some(true),
+            "a following option is not taken as the value"
+        );
+    }
+}
