@@ -347,67 +347,53 @@ def bench_corpus(name, docword, vocab, binary, tmp, args, rows):
           f"iterations={args.iterations} gamma_threshold={args.gamma_threshold} tau0={args.tau0} "
           f"kappa={args.kappa}", flush=True)
     median = lambda xs: float(np.median(xs))  # noqa: E731
+
+    def add_row(k, evaluator, impl, times, lam, docs, tokens, **extra):
+        """One row: the median time, and the model scored by the shared evaluators."""
+        sec = median(times)
+        ppl, iv_ppl, npmi, umass = evaluate(lam, evaluator, heldout, heldout_iv, train)
+        rows.append(dict(corpus=name, k=k, impl=impl, docs_per_s=docs / sec, tokens_per_s=tokens / sec,
+                         seconds=sec, all_seconds=times, perplexity=ppl, iv_perplexity=iv_ppl,
+                         npmi=npmi, umass=umass, live_words=live_words(lam, 1.0 / k), **extra))
+        print(json.dumps(rows[-1]), flush=True)
+
     for k in [int(x) for x in args.ks.split(",")]:
         evaluator = LdaModel(id2word=id2word, num_topics=k, alpha=np.full(k, 1.0 / k, dtype=np.float32),
                              eta=1.0 / k, iterations=args.iterations,
                              gamma_threshold=args.gamma_threshold, dtype=np.float32, random_state=0)
-        times = []
-        for _ in range(args.repeats):
-            gsec, glam = run_gensim(train, id2word, k, args)
-            times.append(gsec)
-        gsec = median(times)
-        gppl, givppl, gnpmi, gumass = evaluate(glam, evaluator, heldout, heldout_iv, train)
-        rows.append(dict(corpus=name, k=k, impl="gensim 1 thread", docs_per_s=len(train) * args.passes / gsec,
-                         tokens_per_s=train_tokens / gsec, seconds=gsec, all_seconds=times,
-                         perplexity=gppl, iv_perplexity=givppl, npmi=gnpmi, umass=gumass,
-                         live_words=live_words(glam, 1.0 / k)))
-        print(json.dumps(rows[-1]), flush=True)
-        for peer in [p for p in args.peers.split(",") if p]:
+        # gensim first (the reference every ratio is taken against; main() checked it imports).
+        runners = {
+            "gensim": ("gensim 1 thread", lambda: run_gensim(train, id2word, k, args)),
+            "sklearn": ("scikit-learn 1 thread", lambda: run_sklearn(train, len(words), k, args)),
+            "vw": ("Vowpal Wabbit 1 thread", lambda: run_vw(train, len(words), k, args, tmp)),
+            "tomotopy": (f"tomotopy Gibbs {args.gibbs_sweeps} sweeps, 1 thread",
+                         lambda: run_tomotopy(train, len(words), k, args)),
+        }
+        for peer in ["gensim"] + [p for p in args.peers.split(",") if p and p != "gensim"]:
+            if peer not in runners:
+                print(f"SKIP peer {peer!r}: unknown (known: sklearn, vw, tomotopy)", flush=True)
+                continue
+            impl, run = runners[peer]
             try:
-                if peer == "sklearn":
-                    runs = [run_sklearn(train, len(words), k, args) for _ in range(args.repeats)]
-                    impl = "scikit-learn 1 thread"
-                elif peer == "vw":
-                    runs = [run_vw(train, len(words), k, args, tmp) for _ in range(args.repeats)]
-                    impl = "Vowpal Wabbit 1 thread"
-                elif peer == "tomotopy":
-                    runs = [run_tomotopy(train, len(words), k, args) for _ in range(args.repeats)]
-                    impl = f"tomotopy Gibbs {args.gibbs_sweeps} sweeps, 1 thread"
-                else:
-                    print(f"SKIP peer {peer!r}: unknown (known: sklearn, vw, tomotopy)", flush=True)
-                    continue
+                runs = [run() for _ in range(args.repeats)]
             except ImportError as e:
                 print(f"SKIP peer {peer}: not installed ({e}); pip install -r bench/lda/requirements.txt",
                       flush=True)
                 continue
-            times = [t for t, _ in runs]
-            sec, lam = median(times), runs[0][1]
-            ppl, dppl, npmi, umass = evaluate(lam, evaluator, heldout, heldout_iv, train)
-            rows.append(dict(corpus=name, k=k, impl=impl, docs_per_s=len(train) * args.passes / sec,
-                             tokens_per_s=train_tokens / sec, seconds=sec, all_seconds=times,
-                             perplexity=ppl, iv_perplexity=dppl, npmi=npmi, umass=umass,
-                             live_words=live_words(lam, 1.0 / k)))
-            print(json.dumps(rows[-1]), flush=True)
+            add_row(k, evaluator, impl, [t for t, _ in runs], runs[0][1], len(train) * args.passes,
+                    train_tokens)
         for estep in args.estep.split(","):
             label = "" if estep == "default" else f" ({estep} E-step)"
             for threads in [int(x) for x in args.threads.split(",")]:
                 dump = Path(tmp) / f"lambda_{name}_{k}_{threads}.npy"
                 reps = [run_ours(binary, docword, vocab, k, threads, args, dump, estep)
                         for _ in range(args.repeats)]
-                times = [r["train_seconds"] for r in reps]
-                sec = median(times)
                 rep = reps[0]
                 assert rep["docs"] == len(train) * args.passes, (rep["docs"], len(train))
-                lam = np.load(dump)
-                ppl, dppl, npmi, umass = evaluate(lam, evaluator, heldout, heldout_iv, train)
-                impl = f"latentlabel {threads} thread{'s' if threads > 1 else ''}{label}"
-                rows.append(dict(corpus=name, k=k, impl=impl,
-                                 docs_per_s=rep["docs"] / sec, tokens_per_s=rep["tokens"] / sec,
-                                 seconds=sec, all_seconds=times, perplexity=ppl, iv_perplexity=dppl,
-                                 npmi=npmi, umass=umass, live_words=live_words(lam, 1.0 / k),
-                                 own_perplexity=rep["heldout_perplexity"], own_npmi=rep["npmi"],
-                                 mean_iterations=rep["mean_iterations"]))
-                print(json.dumps(rows[-1]), flush=True)
+                add_row(k, evaluator, f"latentlabel {threads} thread{'s' if threads > 1 else ''}{label}",
+                        [r["train_seconds"] for r in reps], np.load(dump), rep["docs"], rep["tokens"],
+                        own_perplexity=rep["heldout_perplexity"], own_npmi=rep["npmi"],
+                        mean_iterations=rep["mean_iterations"])
 
 
 def main():
