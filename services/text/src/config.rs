@@ -107,14 +107,22 @@ impl TokenizerConfig {
 fn fingerprint_at(config: &TokenizerConfig, revision: u32) -> String {
     // Serialising plain fields, strings and options cannot fail; an empty input would still
     // give a valid (if useless) fingerprint.
-    let mut bytes = serde_json::to_vec(config).unwrap_or_default();
+    let mut hash = fnv1a(FNV_OFFSET, &serde_json::to_vec(config).unwrap_or_default());
     if revision > 1 {
-        bytes.extend_from_slice(&revision.to_le_bytes());
+        hash = fnv1a(hash, &revision.to_le_bytes());
     }
-    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    });
     format!("{hash:016x}")
+}
+
+/// FNV-1a's starting state.
+pub(crate) const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a (64 bit) of `bytes`, continuing from `hash`: stable across Rust versions and
+/// platforms, unlike `DefaultHasher`.
+pub(crate) fn fnv1a(hash: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(hash, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// Why a [`TokenizerConfig`] could not be turned into a [`crate::Tokenizer`].
