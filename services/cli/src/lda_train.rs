@@ -51,9 +51,11 @@ pub struct LdaTrainArgs {
     /// Learning decay kappa.
     #[arg(long)]
     pub kappa: Option<f64>,
-    /// Symmetric document-topic prior (default 1/K).
-    #[arg(long)]
-    pub alpha: Option<f32>,
+    /// Document-topic prior: a number (symmetric), or `auto` to learn an asymmetric alpha
+    /// from 1/K with gensim's Newton step (`alpha='auto'`). Default 1/K, fixed. The learned
+    /// alpha is in manifest.json.
+    #[arg(long, value_parser = parse_alpha)]
+    pub alpha: Option<AlphaArg>,
     /// Symmetric topic-word prior (default 1/K).
     #[arg(long)]
     pub eta: Option<f32>,
@@ -140,7 +142,11 @@ pub async fn run(args: LdaTrainArgs) -> anyhow::Result<()> {
         seed: args.seed,
         ..LdaConfig::default()
     };
-    config.alpha = args.alpha.or(config.alpha);
+    match args.alpha {
+        Some(AlphaArg::Fixed(a)) => config.alpha = Some(a),
+        Some(AlphaArg::Learn) => config.learn_alpha = true,
+        None => {}
+    }
     config.eta = args.eta.or(config.eta);
     if let Some(t) = args.tau0 {
         config.tau0 = t;
@@ -340,9 +346,28 @@ fn read_jsonl(
     Ok((docs, labels))
 }
 
+/// `--alpha`: a fixed symmetric prior, or `auto`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum AlphaArg {
+    Fixed(f32),
+    Learn,
+}
+
+fn parse_alpha(value: &str) -> Result<AlphaArg, String> {
+    if value.eq_ignore_ascii_case("auto") {
+        return Ok(AlphaArg::Learn);
+    }
+    match value.parse::<f32>() {
+        Ok(a) if a > 0.0 && a.is_finite() => Ok(AlphaArg::Fixed(a)),
+        _ => Err(format!(
+            "expected a positive number or `auto`, got {value:?}"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::LdaTrainArgs;
+    use super::{AlphaArg, LdaTrainArgs};
     use clap::Parser;
 
     #[derive(Parser)]
@@ -351,7 +376,7 @@ mod tests {
         args: LdaTrainArgs,
     }
 
-    fn estep_flag(extra: &[&str]) -> Option<bool> {
+    fn parse(extra: &[&str]) -> Result<LdaTrainArgs, clap::Error> {
         let base = [
             "lda-train",
             "--docword",
@@ -361,10 +386,25 @@ mod tests {
             "--out",
             "o",
         ];
-        Cli::try_parse_from(base.iter().chain(extra))
-            .expect("valid arguments")
-            .args
-            .estep_acceleration
+        Cli::try_parse_from(base.iter().chain(extra)).map(|cli| cli.args)
+    }
+
+    fn estep_flag(extra: &[&str]) -> Option<bool> {
+        parse(extra).expect("valid arguments").estep_acceleration
+    }
+
+    /// `--alpha` takes a positive number or `auto` (any case), and rejects anything else.
+    #[test]
+    fn alpha_takes_a_number_or_auto() {
+        let alpha = |v: &str| parse(&[&format!("--alpha={v}")]).map(|a| a.alpha);
+        assert_eq!(parse(&[]).expect("valid").alpha, None);
+        assert_eq!(alpha("0.1").expect("valid"), Some(AlphaArg::Fixed(0.1)));
+        assert_eq!(alpha("auto").expect("valid"), Some(AlphaArg::Learn));
+        assert_eq!(alpha("AUTO").expect("valid"), Some(AlphaArg::Learn));
+        for bad in ["0", "-1", "nan", "inf", "asymmetric", ""] {
+            let err = alpha(bad).expect_err(bad).to_string();
+            assert!(err.contains("positive number or `auto`"), "{bad}: {err}");
+        }
     }
 
     /// `--estep-acceleration` alone still means true (as before it took a value); an explicit
