@@ -286,24 +286,8 @@ impl OnlineLda {
                 *l += e / n;
             }
         }
-        let prior: Vec<f64> = self.alpha.iter().map(|&a| a as f64).collect();
-        let sum: f64 = prior.iter().sum();
-        let gradf: Vec<f64> = prior
-            .iter()
-            .zip(&logphat)
-            .map(|(&a, &l)| n * (digamma(sum) - digamma(a) + l))
-            .collect();
-        let c = n * trigamma(sum);
-        let q: Vec<f64> = prior.iter().map(|&a| -n * trigamma(a)).collect();
-        let b = gradf.iter().zip(&q).map(|(g, q)| g / q).sum::<f64>()
-            / (1.0 / c + q.iter().map(|q| 1.0 / q).sum::<f64>());
-        let updated: Vec<f64> = prior
-            .iter()
-            .zip(gradf.iter().zip(&q))
-            .map(|(&a, (g, q))| a + rho * (-(g - b) / q))
-            .collect();
-        if updated.iter().all(|&a| a > 0.0 && a.is_finite()) {
-            self.alpha = updated.into_iter().map(|a| a as f32).collect();
+        if let Some(alpha) = dirichlet_prior_step(&self.alpha, &logphat, n, rho) {
+            self.alpha = alpha;
         }
     }
 
@@ -452,6 +436,38 @@ fn top_of_row(row: &[f32], n: usize) -> Vec<(u32, f32)> {
     idx.into_iter()
         .map(|w| (w, (row[w as usize] as f64 / total) as f32))
         .collect()
+}
+
+/// gensim's `update_dir_prior`: one Newton step (Minka's fixed-point for a Dirichlet, with the
+/// Hessian's diagonal-plus-rank-one structure) on `prior` towards the mean `logphat` of
+/// E[log theta] over `n` documents, damped by `rho`. None when a component would not stay
+/// positive and finite (gensim then keeps the old prior).
+pub(crate) fn dirichlet_prior_step(
+    prior: &[f32],
+    logphat: &[f64],
+    n: f64,
+    rho: f64,
+) -> Option<Vec<f32>> {
+    let prior: Vec<f64> = prior.iter().map(|&a| a as f64).collect();
+    let sum: f64 = prior.iter().sum();
+    let gradf: Vec<f64> = prior
+        .iter()
+        .zip(logphat)
+        .map(|(&a, &l)| n * (digamma(sum) - digamma(a) + l))
+        .collect();
+    let c = n * trigamma(sum);
+    let q: Vec<f64> = prior.iter().map(|&a| -n * trigamma(a)).collect();
+    let b = gradf.iter().zip(&q).map(|(g, q)| g / q).sum::<f64>()
+        / (1.0 / c + q.iter().map(|q| 1.0 / q).sum::<f64>());
+    let updated: Vec<f64> = prior
+        .iter()
+        .zip(gradf.iter().zip(&q))
+        .map(|(&a, (g, q))| a + rho * (-(g - b) / q))
+        .collect();
+    updated
+        .iter()
+        .all(|&a| a > 0.0 && a.is_finite())
+        .then(|| updated.into_iter().map(|a| a as f32).collect())
 }
 
 /// Appends words up to `num_words`, each with its own seeded Gamma(100, 1/100) draw.

@@ -395,3 +395,62 @@ fn converged_update_matches_f64_reference_in_both_modes() {
         check_against_f64_reference(2000, 1e-6, estep_acceleration);
     }
 }
+
+/// The alpha update equals gensim's `update_dir_prior` on the same input (values from gensim
+/// 4.4.0: `logphat = dirichlet_expectation(gamma).sum(0) / 3` for the three gamma rows below),
+/// including the case where gensim rejects the step and keeps the old prior.
+#[test]
+fn alpha_step_matches_gensim_update_dir_prior() {
+    use crate::model::{dirichlet_expectation, dirichlet_prior_step};
+    let gammas: [[f32; 4]; 3] = [
+        [5.2, 0.4, 1.1, 0.05],
+        [0.3, 7.5, 0.2, 2.0],
+        [1.0, 1.0, 1.0, 1.0],
+    ];
+    let mut logphat = [0f64; 4];
+    for g in &gammas {
+        for (l, e) in logphat.iter_mut().zip(dirichlet_expectation(g)) {
+            *l += e / 3.0;
+        }
+    }
+    let gensim_logphat = [
+        -2.62393980992151,
+        -2.1777854657617812,
+        -3.8771747246498385,
+        -8.66459666438256,
+    ];
+    for (ours, theirs) in logphat.iter().zip(gensim_logphat) {
+        assert!((ours - theirs).abs() < 1e-5, "{ours} vs {theirs}");
+    }
+    let cases: [([f32; 4], f64, Option<[f64; 4]>); 3] = [
+        (
+            [0.25; 4],
+            0.5,
+            Some([
+                0.2674855158698082,
+                0.28045713315268145,
+                0.23104861036347038,
+                0.09185775413455347,
+            ]),
+        ),
+        (
+            [0.1, 0.5, 0.2, 0.3],
+            0.05,
+            Some([0.10299507, 0.48036305, 0.19940621, 0.2718837]),
+        ),
+        // A component would go negative: gensim keeps the prior.
+        ([0.1, 0.5, 0.2, 0.3], 0.7, None),
+    ];
+    for (prior, rho, want) in cases {
+        let got = dirichlet_prior_step(&prior, &logphat, 3.0, rho);
+        match (got, want) {
+            (Some(got), Some(want)) => {
+                for (g, w) in got.iter().zip(want) {
+                    assert!((*g as f64 - w).abs() < 1e-5 * w, "rho {rho}: {g} vs {w}");
+                }
+            }
+            (None, None) => {}
+            (got, want) => panic!("rho {rho}: {got:?} vs {want:?}"),
+        }
+    }
+}
