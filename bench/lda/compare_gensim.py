@@ -16,7 +16,8 @@ Corpora (each skipped with a printed reason when missing under ../shared/data):
     --export-only`). Both implementations then read that same export, so they see identical
     bags of words in the same order.
 Both models get the same held-out split (document i is held out when i % 10 == 0), K, mini-batch
-size, passes, alpha = eta = 1/K, offset/tau0, decay/kappa, iterations and gamma_threshold. Both are
+size, passes, alpha = eta = 1/K (or, with --alpha auto, alpha learned by both from 1/K), offset/tau0,
+decay/kappa, iterations and gamma_threshold. Both are
 then scored by the SAME evaluators:
   * held-out perplexity: each model's lambda is loaded into one gensim LdaModel and
     `log_perplexity(heldout)` is called with the same random state (perplexity = exp(-bound));
@@ -135,8 +136,10 @@ def topic_term(model):
     return float(score)
 
 
-def evaluate(lam, evaluator, heldout, heldout_iv, train):
+def evaluate(lam, evaluator, heldout, heldout_iv, train, alpha=None):
     """Held-out perplexity through one gensim model (same evaluator for both), plus coherence.
+    `alpha`: the model's own document-topic prior when it learned one (`--alpha auto`); the
+    evaluator's symmetric 1/K otherwise.
 
     Returns (perplexity, in-vocabulary perplexity, NPMI, UMass):
       * perplexity = exp(-log_perplexity(heldout)): gensim's bound per held-out word, all tokens,
@@ -149,6 +152,9 @@ def evaluate(lam, evaluator, heldout, heldout_iv, train):
     """
     import numpy as np
 
+    k = lam.shape[0]
+    evaluator.alpha = np.asarray(alpha if alpha is not None else np.full(k, 1.0 / k),
+                                 dtype=evaluator.dtype)
     evaluator.state.sstats = (lam.astype(np.float64) - evaluator.eta).astype(evaluator.dtype)
     evaluator.sync_state()
     evaluator.random_state = np.random.RandomState(12345)
@@ -171,14 +177,16 @@ def run_gensim(train, id2word, k, args):
 
     model = LdaModel(
         corpus=None, id2word=id2word, num_topics=k, chunksize=args.batch, passes=args.passes,
-        alpha=np.full(k, 1.0 / k, dtype=np.float32), eta=1.0 / k, offset=args.tau0,
+        alpha="auto" if args.alpha == "auto" else np.full(k, 1.0 / k, dtype=np.float32),
+        eta=1.0 / k, offset=args.tau0,
         decay=args.kappa, iterations=args.iterations, gamma_threshold=args.gamma_threshold,
         eval_every=None, random_state=args.seed, dtype=np.float32, update_every=1,
     )
     start = time.perf_counter()
     model.update(train)  # what LdaModel(corpus=...) calls
     seconds = time.perf_counter() - start
-    return seconds, model.state.get_lambda().astype(np.float32)
+    alpha = np.asarray(model.alpha, dtype=np.float32) if args.alpha == "auto" else None
+    return seconds, model.state.get_lambda().astype(np.float32), alpha
 
 
 def run_sklearn(train, num_words, k, args):
@@ -210,7 +218,7 @@ def run_sklearn(train, num_words, k, args):
     start = time.perf_counter()
     model.fit(x)
     seconds = time.perf_counter() - start
-    return seconds, np.asarray(model.components_, dtype=np.float32)
+    return seconds, np.asarray(model.components_, dtype=np.float32), None
 
 
 def run_vw(train, num_words, k, args, tmp):
@@ -263,7 +271,7 @@ def run_vw(train, num_words, k, args, tmp):
             w = int(parts[0])
             if w < num_words:
                 lam[:, w] = np.asarray(parts[1:], dtype=np.float32)
-    return seconds, lam
+    return seconds, lam, None
 
 
 def run_tomotopy(train, num_words, k, args):
@@ -287,7 +295,7 @@ def run_tomotopy(train, num_words, k, args):
     columns = np.asarray([int(w) for w in model.used_vocabs])
     for t in range(k):
         lam[t, columns] = model.get_topic_word_dist(t, normalize=False)
-    return seconds, lam
+    return seconds, lam, None
 
 
 def run_ours(binary, docword, vocab, k, threads, args, dump, estep):
@@ -298,8 +306,15 @@ def run_ours(binary, docword, vocab, k, threads, args, dump, estep):
            "--kappa", str(args.kappa), "--dump-lambda", str(dump)]
     if estep != "default":
         cmd += ["--estep-acceleration", "true" if estep == "squarem" else "false"]
+    out_dir = dump.with_suffix(".out")
+    if args.alpha == "auto":
+        # The learned alpha is in the manifest (written after train_seconds is measured).
+        cmd += ["--alpha", "auto", "--out", str(out_dir)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    rep = json.loads(out.strip().splitlines()[-1])
+    if args.alpha == "auto":
+        rep["alpha"] = json.loads((out_dir / "manifest.json").read_text())["alpha"]
+    return rep
 
 
 def prepare_corpora(names, binary, tmp, args):
@@ -348,10 +363,12 @@ def bench_corpus(name, docword, vocab, binary, tmp, args, rows):
           f"kappa={args.kappa}", flush=True)
     median = lambda xs: float(np.median(xs))  # noqa: E731
 
-    def add_row(k, evaluator, impl, times, lam, docs, tokens, **extra):
+    def add_row(k, evaluator, impl, times, lam, docs, tokens, alpha=None, **extra):
         """One row: the median time, and the model scored by the shared evaluators."""
         sec = median(times)
-        ppl, iv_ppl, npmi, umass = evaluate(lam, evaluator, heldout, heldout_iv, train)
+        ppl, iv_ppl, npmi, umass = evaluate(lam, evaluator, heldout, heldout_iv, train, alpha)
+        if alpha is not None:
+            extra["alpha_sum"] = float(np.sum(alpha))
         rows.append(dict(corpus=name, k=k, impl=impl, docs_per_s=docs / sec, tokens_per_s=tokens / sec,
                          seconds=sec, all_seconds=times, perplexity=ppl, iv_perplexity=iv_ppl,
                          npmi=npmi, umass=umass, live_words=live_words(lam, 1.0 / k), **extra))
@@ -374,14 +391,17 @@ def bench_corpus(name, docword, vocab, binary, tmp, args, rows):
                 print(f"SKIP peer {peer!r}: unknown (known: sklearn, vw, tomotopy)", flush=True)
                 continue
             impl, run = runners[peer]
+            if args.alpha == "auto" and peer != "gensim":
+                print(f"SKIP peer {peer}: it has no learned alpha (--alpha auto)", flush=True)
+                continue
             try:
                 runs = [run() for _ in range(args.repeats)]
             except ImportError as e:
                 print(f"SKIP peer {peer}: not installed ({e}); pip install -r bench/lda/requirements.txt",
                       flush=True)
                 continue
-            add_row(k, evaluator, impl, [t for t, _ in runs], runs[0][1], len(train) * args.passes,
-                    train_tokens)
+            add_row(k, evaluator, impl, [t for t, _, _ in runs], runs[0][1], len(train) * args.passes,
+                    train_tokens, alpha=runs[0][2])
         for estep in args.estep.split(","):
             label = "" if estep == "default" else f" ({estep} E-step)"
             for threads in [int(x) for x in args.threads.split(",")]:
@@ -392,6 +412,7 @@ def bench_corpus(name, docword, vocab, binary, tmp, args, rows):
                 assert rep["docs"] == len(train) * args.passes, (rep["docs"], len(train))
                 add_row(k, evaluator, f"latentlabel {threads} thread{'s' if threads > 1 else ''}{label}",
                         [r["train_seconds"] for r in reps], np.load(dump), rep["docs"], rep["tokens"],
+                        alpha=rep.get("alpha"),
                         own_perplexity=rep["heldout_perplexity"], own_npmi=rep["npmi"],
                         mean_iterations=rep["mean_iterations"])
 
@@ -407,6 +428,10 @@ def main():
     p.add_argument("--gamma-threshold", type=float, default=1e-3)
     p.add_argument("--tau0", type=float, default=1.0)
     p.add_argument("--kappa", type=float, default=0.5)
+    p.add_argument("--alpha", choices=["symmetric", "auto"], default="symmetric",
+                   help="symmetric: alpha = 1/K fixed; auto: gensim alpha='auto' and latentlabel "
+                        "--alpha auto (learned asymmetric prior; each model is evaluated with its "
+                        "own alpha; the other peers are skipped)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--shuffle-seed", type=int, default=0, help="20 Newsgroups shuffle (latentlabel --shuffle --seed)")
     p.add_argument("--repeats", type=int, default=1, help="timed runs per row; the median is reported")
