@@ -60,22 +60,38 @@ def view(mode, text):
     }[mode]()
 
 
-def main():
+def study_parser():
+    """The options every 20 Newsgroups active-learning study here shares (this script and
+    stream_sim_al.py)."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="../shared/data/20newsgroups")
-    ap.add_argument("--mode", default="subjbody", choices=["subjbody", "body", "bodynq", "subjnq"])
     ap.add_argument("--C", type=float, default=10.0)
     ap.add_argument("--seeds", default="0")
     ap.add_argument("--budget", type=int, default=1500)
     ap.add_argument("--batch", type=int, default=25)
-    args = ap.parse_args()
-    if not os.path.exists(os.path.join(args.data, "train.jsonl.gz")):
-        print(f"skipped: 20 Newsgroups not found under {args.data}")
-        return
-    train = load(os.path.join(args.data, "train.jsonl.gz"))
-    test = load(os.path.join(args.data, "test.jsonl.gz"))
+    return ap
+
+
+def load_splits(data):
+    """(train, test, labels, label index) from `data`, or None after printing why it is
+    skipped."""
+    if not os.path.exists(os.path.join(data, "train.jsonl.gz")):
+        print(f"skipped: 20 Newsgroups not found under {data}")
+        return None
+    train = load(os.path.join(data, "train.jsonl.gz"))
+    test = load(os.path.join(data, "test.jsonl.gz"))
     labels = sorted({d["label"] for d in train})
-    index = {l: i for i, l in enumerate(labels)}
+    return train, test, labels, {l: i for i, l in enumerate(labels)}
+
+
+def main():
+    ap = study_parser()
+    ap.add_argument("--mode", default="subjbody", choices=["subjbody", "body", "bodynq", "subjnq"])
+    args = ap.parse_args()
+    splits = load_splits(args.data)
+    if splits is None:
+        return
+    train, test, labels, index = splits
     vec = TfidfVectorizer(sublinear_tf=True, min_df=2, stop_words="english")
     X = vec.fit_transform([view(args.mode, d["text"]) for d in train])
     Xt = vec.transform([view(args.mode, d["text"]) for d in test])

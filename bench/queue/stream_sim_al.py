@@ -38,10 +38,7 @@ every batch of 25 labels; the first 50 labels are random (scoring's `min_labels`
 
     python3 bench/queue/stream_sim_al.py --seeds 0,1 --rate 5 --idf labeled
 """
-import argparse
-import gzip
 import hashlib
-import json
 import os
 import sys
 import time
@@ -52,7 +49,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from offline_text_al import load, view  # noqa: E402
+from offline_text_al import load_splits, study_parser, view  # noqa: E402
 
 
 def unit_hash(i, salt):
@@ -184,12 +181,7 @@ def labels_to_reach(curve, acc):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default="../shared/data/20newsgroups")
-    ap.add_argument("--C", type=float, default=10.0)
-    ap.add_argument("--seeds", default="0")
-    ap.add_argument("--budget", type=int, default=1500)
-    ap.add_argument("--batch", type=int, default=25)
+    ap = study_parser()
     ap.add_argument("--every", type=int, default=250)
     ap.add_argument("--rate", type=float, default=0)
     ap.add_argument("--idf", choices=["pool", "labeled"], default="pool")
@@ -204,13 +196,10 @@ def main():
     ap.add_argument("--power", type=float, default=0.0,
                     help="margin picks a weighted random sample ~ informativeness^power (0 = top-k)")
     args = ap.parse_args()
-    if not os.path.exists(os.path.join(args.data, "train.jsonl.gz")):
-        print(f"skipped: 20 Newsgroups not found under {args.data}")
+    splits = load_splits(args.data)
+    if splits is None:
         return
-    train = load(os.path.join(args.data, "train.jsonl.gz"))
-    test = load(os.path.join(args.data, "test.jsonl.gz"))
-    labels = sorted({d["label"] for d in train})
-    index = {l: i for i, l in enumerate(labels)}
+    train, test, labels, index = splits
     vec = CountVectorizer(min_df=2, stop_words="english")
     counts = vec.fit_transform([view("subjbody", d["text"]) for d in train]).tocsr()
     counts_test = vec.transform([view("subjbody", d["text"]) for d in test]).tocsr()
