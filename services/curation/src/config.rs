@@ -107,6 +107,14 @@ pub struct RoutingConfig {
     pub suspend_outlier_classes: bool,
     /// Validation pairs a label needs before the outlier test judges it. Default: 10.
     pub class_min_pairs: usize,
+    /// The most auto-labels a label may get while the outlier test cannot judge it yet (fewer
+    /// than `class_min_pairs` validation pairs at confidence >= `validation_band` at the last
+    /// (re)calibration, or none yet); past it, that label's confident documents go to humans
+    /// like a suspended label's until it is judged. Bounds what one systematically confused
+    /// label can do before the evidence against it exists (one run let 269 wrong auto-labels
+    /// through before the test caught the class). `null` = no cap. Default: `null`: the
+    /// active-learning figures (bench/queue) were measured without it.
+    pub unjudged_class_auto_labels: Option<u64>,
 }
 
 impl Default for RoutingConfig {
@@ -128,6 +136,7 @@ impl Default for RoutingConfig {
             precision_confidence_z: 1.645,
             suspend_outlier_classes: true,
             class_min_pairs: 10,
+            unjudged_class_auto_labels: None,
         }
     }
 }

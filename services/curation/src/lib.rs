@@ -75,5 +75,6 @@ pub use records::{
 };
 pub use stats::{AgreementReport, AnnotatorStats, Counters, QueueStats};
 pub use threshold::{
-    choose_auto_label_threshold, outlier_classes, SuspendedClass, ThresholdChoice, ValidationPair,
+    choose_auto_label_threshold, judged_classes, outlier_classes, SuspendedClass, ThresholdChoice,
+    ValidationPair,
 };

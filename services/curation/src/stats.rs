@@ -11,6 +11,9 @@ pub struct Counters {
     pub offered: u64,
     pub already_seen: u64,
     pub auto_labeled: u64,
+    /// Confident documents sent to humans because their label had used up its auto-labels
+    /// before the outlier test could judge it (`routing.unjudged_class_auto_labels`).
+    pub capped_unjudged: u64,
     pub audits_created: u64,
     pub queued: u64,
     pub dropped_queue_full: u64,

@@ -58,6 +58,10 @@ pub struct ThresholdChoice {
     /// Labels the machine may not give on its own (see [`outlier_classes`]).
     #[serde(default)]
     pub suspended: Vec<SuspendedClass>,
+    /// Labels with enough validation pairs for the outlier test to judge them (see
+    /// [`judged_classes`]), whether or not it suspended them.
+    #[serde(default)]
+    pub judged: Vec<String>,
 }
 
 /// A label whose machine labels the humans rejected significantly more often than its
@@ -152,6 +156,32 @@ pub fn outlier_classes(
                 z: statistic,
             })
         })
+        .collect()
+}
+
+/// Labels (of `labels`, in label order) with at least `min_pairs` validation pairs at
+/// confidence `>= band`: the ones [`outlier_classes`] can judge.
+pub fn judged_classes(
+    validation: &[ValidationPair],
+    labels: &[String],
+    band: f64,
+    min_pairs: usize,
+) -> Vec<String> {
+    let mut pairs = vec![0usize; labels.len()];
+    for p in validation {
+        if let Some(n) = p
+            .machine_class
+            .filter(|_| p.confidence.is_finite() && p.confidence >= band)
+            .and_then(|c| pairs.get_mut(c as usize))
+        {
+            *n += 1;
+        }
+    }
+    labels
+        .iter()
+        .zip(pairs)
+        .filter(|&(_, n)| n >= min_pairs.max(1))
+        .map(|(label, _)| label.clone())
         .collect()
 }
 
@@ -274,6 +304,7 @@ pub fn choose_auto_label_threshold(
             coverage: sums.items as f64 / total as f64,
             fallback: false,
             suspended: Vec::new(),
+            judged: Vec::new(),
         },
         None => {
             let mut above = PrecisionSums::default();
@@ -294,6 +325,7 @@ pub fn choose_auto_label_threshold(
                 },
                 fallback: true,
                 suspended: Vec::new(),
+                judged: Vec::new(),
             }
         }
     }
@@ -324,6 +356,28 @@ mod tests {
                 ..pair(confidence, i >= wrong)
             })
             .collect()
+    }
+
+    /// A class is judged from `min_pairs` pairs at confidence >= band, right or wrong; pairs
+    /// below the band, without a machine class or with a class outside the label set do not
+    /// count.
+    #[test]
+    fn judged_classes_count_band_pairs_per_class() {
+        let mut v = class_pairs(3, 10, 4, 0.95);
+        v.extend(class_pairs(1, 9, 0, 0.99));
+        v.extend(class_pairs(1, 5, 0, 0.5));
+        v.extend(class_pairs(42, 20, 0, 0.99));
+        v.extend((0..20).map(|_| pair(0.99, true)));
+        assert_eq!(judged_classes(&v, &names(), 0.9, 10), ["c3"]);
+        v.extend(class_pairs(1, 1, 0, f64::NAN));
+        assert_eq!(judged_classes(&v, &names(), 0.9, 10), ["c3"]);
+        v.extend(class_pairs(1, 1, 1, 0.9));
+        assert_eq!(judged_classes(&v, &names(), 0.9, 10), ["c1", "c3"]);
+        assert_eq!(judged_classes(&v, &names(), 0.96, 10), Vec::<String>::new());
+        assert!(
+            judged_classes(&[], &names(), 0.9, 0).is_empty(),
+            "0 means 1"
+        );
     }
 
     #[test]

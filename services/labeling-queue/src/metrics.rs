@@ -91,6 +91,14 @@ pub static SUSPENDED_LABELS: LazyLock<IntGauge> = LazyLock::new(|| {
     )
     .expect("registering metric")
 });
+pub static CAPPED_LABELS: LazyLock<IntGauge> = LazyLock::new(|| {
+    register_int_gauge!(
+        "latentlabel_auto_label_capped_labels",
+        "Labels not auto-labeled because they used up routing.unjudged_class_auto_labels before \
+         the outlier test could judge them."
+    )
+    .expect("registering metric")
+});
 pub static DATASET_VERSION: LazyLock<IntGauge> = LazyLock::new(|| {
     register_int_gauge!(
         "latentlabel_dataset_version",

@@ -442,6 +442,7 @@ fn export_metrics(shared: &Shared, spend_seen: &mut [f64; 2]) {
         c.threshold_choice()
             .map_or(0, |choice| choice.suspended.len() as i64),
     );
+    metrics::CAPPED_LABELS.set(c.capped_unjudged_labels().len() as i64);
     // Cohen's kappa is pairwise: report it for the two annotators with the most labels.
     let mut busiest: Vec<_> = annotators
         .iter()

@@ -47,6 +47,13 @@ impl Curator {
             .as_ref()
             .filter(|label| item.confidence >= self.state.threshold && !self.is_suspended(label))
             .cloned();
+        let confident = match confident {
+            Some(label) if self.is_capped_unjudged(&label) => {
+                self.state.counters.capped_unjudged += 1;
+                None
+            }
+            other => other,
+        };
         let auto_label = match replayed_kind {
             Some(TaskKind::Routine) => None,
             Some(_) => item.label.clone(),
@@ -155,6 +162,11 @@ impl Curator {
         self.state.ledger.model_spend_usd += cost;
         self.state.ledger.model_labels += 1;
         self.state.counters.auto_labeled += 1;
+        *self
+            .state
+            .auto_labels_by_class
+            .entry(label.to_string())
+            .or_default() += 1;
         self.state.outbox.push_back(CompletedLabel {
             label_id: format!("{}/model", item.doc_id),
             doc_id: item.doc_id.clone(),

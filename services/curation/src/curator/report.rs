@@ -13,7 +13,7 @@ use crate::item::{GoldItem, TaskKind};
 use crate::records::{CompletedLabel, DropReason, StopReason};
 use crate::stats::{AgreementReport, AnnotatorStats, QueueStats};
 use crate::threshold::{
-    choose_auto_label_threshold, outlier_classes, ThresholdChoice, ValidationPair,
+    choose_auto_label_threshold, judged_classes, outlier_classes, ThresholdChoice, ValidationPair,
 };
 
 impl Curator {
@@ -82,6 +82,12 @@ impl Curator {
             self.config.labels.len(),
             r.precision_confidence_z,
         );
+        choice.judged = judged_classes(
+            validation,
+            &self.config.labels,
+            r.validation_band,
+            r.class_min_pairs,
+        );
         if r.suspend_outlier_classes {
             choice.suspended = outlier_classes(
                 validation,
@@ -99,6 +105,29 @@ impl Curator {
     /// The evidence behind the last threshold chosen from validation data, if any.
     pub fn threshold_choice(&self) -> Option<&ThresholdChoice> {
         self.state.threshold_choice.as_ref()
+    }
+
+    /// Whether `label` has had its `routing.unjudged_class_auto_labels` auto-labels while the
+    /// last threshold choice could not judge it (so it is not auto-labeled until it is).
+    pub fn is_capped_unjudged(&self, label: &str) -> bool {
+        let Some(cap) = self.config.routing.unjudged_class_auto_labels else {
+            return false;
+        };
+        let judged = self
+            .threshold_choice()
+            .is_some_and(|choice| choice.judged.iter().any(|l| l == label));
+        let given = self.state.auto_labels_by_class.get(label).copied();
+        !judged && given.unwrap_or(0) >= cap
+    }
+
+    /// Labels held back by [`is_capped_unjudged`](Self::is_capped_unjudged) now.
+    pub fn capped_unjudged_labels(&self) -> Vec<String> {
+        self.config
+            .labels
+            .iter()
+            .filter(|label| self.is_capped_unjudged(label))
+            .cloned()
+            .collect()
     }
 
     /// Whether `label` is an outlier class of the last threshold choice (not auto-labeled).

@@ -108,6 +108,9 @@ pub(crate) struct State {
     /// Validation pairs at or above `routing.validation_band` at the last recalibration.
     #[serde(default)]
     pub band_pairs: usize,
+    /// Model labels emitted per label (see `routing.unjudged_class_auto_labels`).
+    #[serde(default)]
+    pub auto_labels_by_class: BTreeMap<String, u64>,
     /// Last topic bucket served by round-robin.
     pub rr_cursor: Option<Option<u32>>,
 }

@@ -1089,3 +1089,63 @@ fn an_outlier_class_goes_to_humans_until_cleared() {
         Routing::AutoLabeled { .. }
     ));
 }
+
+/// With `unjudged_class_auto_labels`, a label gets that many auto-labels while the outlier
+/// test cannot judge it; its further confident documents go to humans until a calibration
+/// with enough band pairs for it judges it (and does not suspend it). Other labels, and the
+/// cap's absence (the default), are unaffected; the count survives a snapshot.
+#[test]
+fn an_unjudged_label_is_auto_labeled_only_up_to_its_cap() {
+    let mut cfg = config();
+    cfg.routing.unjudged_class_auto_labels = Some(2);
+    let mut c = curator(cfg);
+    let sure = |doc: &str, label: &str| ScoredItem {
+        confidence: 0.999,
+        label: Some(label.into()),
+        ..item(doc, 0.99, 1)
+    };
+    let auto = |r: Routing| matches!(r, Routing::AutoLabeled { .. });
+    assert!(auto(c.offer(sure("b1", "b"), 0).unwrap()));
+    assert!(auto(c.offer(sure("b2", "b"), 0).unwrap()));
+    queued(c.offer(sure("b3", "b"), 0).unwrap());
+    assert!(
+        auto(c.offer(sure("a1", "a"), 0).unwrap()),
+        "only b is capped"
+    );
+    assert_eq!(c.stats().counters.capped_unjudged, 1);
+    assert_eq!(c.capped_unjudged_labels(), ["b"]);
+
+    // The count is part of the snapshot.
+    let mut c: Curator = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+    queued(c.offer(sure("b4", "b"), 0).unwrap());
+
+    // Band pairs for "a" and "c" only: "b" is still unjudged.
+    let pairs = |class: u32, n: usize| {
+        (0..n).map(move |_| ValidationPair {
+            confidence: 0.97,
+            correct: true,
+            label_accuracy: None,
+            machine_class: Some(class),
+        })
+    };
+    let few: Vec<ValidationPair> = pairs(0, 30)
+        .chain(pairs(2, 30))
+        .chain(pairs(1, 9))
+        .collect();
+    assert_eq!(c.calibrate_threshold(&few).judged, ["a", "c"]);
+    queued(c.offer(sure("b5", "b"), 0).unwrap());
+    // Ten band pairs judge "b" (class_min_pairs = 10); they agree, so it is not suspended.
+    let enough: Vec<ValidationPair> = few.iter().copied().chain(pairs(1, 1)).collect();
+    let choice = c.calibrate_threshold(&enough);
+    assert_eq!(choice.judged, ["a", "b", "c"]);
+    assert!(choice.suspended.is_empty(), "{choice:?}");
+    assert!(auto(c.offer(sure("b6", "b"), 0).unwrap()));
+    assert!(c.capped_unjudged_labels().is_empty());
+
+    // Without the cap (the default) nothing is held back.
+    let mut off = curator(config());
+    for i in 0..5 {
+        assert!(auto(off.offer(sure(&format!("x{i}"), "b"), 0).unwrap()));
+    }
+    assert_eq!(off.stats().counters.capped_unjudged, 0);
+}
