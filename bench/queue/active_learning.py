@@ -45,6 +45,9 @@ def main():
     ap.add_argument("--freshness", default=None, help="queue.freshness (priority per classifier version)")
     ap.add_argument("--rescore", default=None, help="true/false: re-rank open tasks under each new classifier (default: the product's, false)")
     ap.add_argument("--sampling-power", default=None, help="routing.sampling_power: weighted random sampling of the queue")
+    ap.add_argument("--unjudged-class-auto-labels", default=None,
+                    help="routing.unjudged_class_auto_labels: cap a label's auto-labels until the "
+                         "outlier test can judge it")
     ap.add_argument("--no-run", action="store_true")
     args = ap.parse_args()
     if not os.path.exists(os.path.join(args.data, "train.jsonl.gz")):
@@ -67,6 +70,8 @@ def main():
                 cmd += ["--rescore", args.rescore]
             if args.sampling_power:
                 cmd += ["--sampling-power", args.sampling_power]
+            if args.unjudged_class_auto_labels:
+                cmd += ["--unjudged-class-auto-labels", args.unjudged_class_auto_labels]
             print("running:", " ".join(cmd), flush=True)
             subprocess.run(cmd, check=True, env={**os.environ, "RUST_LOG": "warn"})
         results[s] = json.load(open(os.path.join(out, f"active_learning_{s}.json")))

@@ -116,6 +116,10 @@ pub enum Experiment {
         /// (`routing.sampling_power`) instead of strictly most informative first.
         #[arg(long)]
         sampling_power: Option<f64>,
+        /// Cap a label's auto-labels until the outlier test can judge it
+        /// (`routing.unjudged_class_auto_labels`; default: the product's, no cap).
+        #[arg(long)]
+        unjudged_class_auto_labels: Option<u64>,
     },
 }
 
@@ -200,11 +204,19 @@ pub async fn run(args: NewsgroupsArgs) -> anyhow::Result<()> {
         freshness,
         rescore,
         sampling_power,
+        unjudged_class_auto_labels,
         ..
     } = &args.experiment
     {
         config.labeling_queue.rescore.enabled = *rescore;
         config.labeling_queue.curation.routing.sampling_power = *sampling_power;
+        if unjudged_class_auto_labels.is_some() {
+            config
+                .labeling_queue
+                .curation
+                .routing
+                .unjudged_class_auto_labels = *unjudged_class_auto_labels;
+        }
         if let Some(f) = freshness {
             config.labeling_queue.curation.queue.freshness = *f;
         }
