@@ -414,7 +414,8 @@ def bench_corpus(name, docword, vocab, binary, tmp, args, rows):
                         [r["train_seconds"] for r in reps], np.load(dump), rep["docs"], rep["tokens"],
                         alpha=rep.get("alpha"),
                         own_perplexity=rep["heldout_perplexity"], own_npmi=rep["npmi"],
-                        mean_iterations=rep["mean_iterations"])
+                        mean_iterations=rep["mean_iterations"],
+                        estep_gflops=rep.get("estep_gflops"))
 
 
 def main():

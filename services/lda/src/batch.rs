@@ -31,6 +31,12 @@ pub struct TrainReport {
     pub mean_iterations: f64,
     /// Share of training documents whose E-step stopped at `max_iterations` unconverged.
     pub capped_fraction: f64,
+    /// Wall time of the E-step alone (inside `train_seconds`).
+    pub estep_seconds: f64,
+    /// Useful arithmetic of the E-step per second of its wall time: 4 flops (two FMAs) per
+    /// (active topic, word) pair of every map evaluation, in 1e9/s. Compare with the core's
+    /// FMA peak x threads (docs: bench/lda/RESULTS.md).
+    pub estep_gflops: f64,
     pub num_topics: usize,
     pub batch_size: usize,
     pub passes: usize,
@@ -48,6 +54,7 @@ pub fn train(
 ) -> Result<(OnlineLda, TrainReport), LdaError> {
     let mut model = OnlineLda::new(config.clone(), num_words)?;
     let (mut docs, mut tokens, mut iterations, mut capped) = (0u64, 0f64, 0f64, 0f64);
+    let (mut estep_seconds, mut estep_pairs) = (0f64, 0u64);
     let start = Instant::now();
     for _ in 0..passes {
         for chunk in corpus.chunks(config.batch_size) {
@@ -56,6 +63,8 @@ pub fn train(
             tokens += stats.tokens;
             iterations += stats.mean_iterations * stats.docs as f64;
             capped += (1.0 - stats.converged_fraction) * stats.docs as f64;
+            estep_seconds += stats.estep_seconds;
+            estep_pairs += stats.estep_pairs;
         }
     }
     let train_seconds = start.elapsed().as_secs_f64();
@@ -82,6 +91,12 @@ pub fn train(
             iterations / docs as f64
         },
         capped_fraction: if docs == 0 { 0.0 } else { capped / docs as f64 },
+        estep_seconds,
+        estep_gflops: if estep_seconds > 0.0 {
+            4.0 * estep_pairs as f64 / estep_seconds / 1e9
+        } else {
+            0.0
+        },
         num_topics: config.num_topics,
         batch_size: config.batch_size,
         passes,

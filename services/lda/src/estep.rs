@@ -84,6 +84,10 @@ impl Workspace {
 pub(crate) struct EStepInfo {
     pub iterations: usize,
     pub converged: bool,
+    /// (active topic, word) pairs the map evaluations multiplied: each costs two FMAs, one
+    /// for phinorm and one for the accumulator (4 flops; the arithmetic the GFLOP/s figures
+    /// count).
+    pub pairs: u64,
 }
 
 /// Parameters that do not change within a batch.
@@ -149,8 +153,8 @@ fn estep_generic<M: MulAdd>(
         ws.gamma.copy_from_slice(p.alpha);
         exp_dirichlet_expectation_f32(&ws.gamma, &mut ws.theta.as_flattened_mut()[..k]);
         return EStepInfo {
-            iterations: 0,
             converged: true,
+            ..EStepInfo::default()
         };
     }
     ws.psi_alpha.clear();
@@ -214,6 +218,8 @@ fn counted_step<M: MulAdd>(
     }
     info.iterations += 1;
     let change = map_step::<M>(p, ws, psi_alpha_max);
+    // After the step `active` is the next one; `acc` still has one entry per topic it used.
+    info.pairs += (ws.acc.len() * ws.ids.len()) as u64;
     if testable && change < p.gamma_threshold {
         info.converged = true;
         return true;
@@ -644,6 +650,39 @@ mod tests {
             if accelerate {
                 assert!(revivals > 0, "no jump revived a topic");
             }
+        }
+    }
+
+    /// The E-step counts the (active topic, word) pairs it multiplies: every topic on every
+    /// evaluation while none drops out (large alpha), fewer once topics drop (small alpha).
+    #[test]
+    fn pairs_count_the_active_topics_of_every_evaluation() {
+        let (k, v) = (20, 200);
+        let mut r = ChaCha8Rng::seed_from_u64(9);
+        let lambda = random_lambda(k, v, &mut r);
+        let topics = ExpElogbeta::from_lambda(&lambda);
+        let doc = &lda_docs(&lambda, (1, 2, 300), &mut r)[0];
+        let init = vec![1.0f32; k];
+        for accelerate in [false, true] {
+            let mut counts = Vec::new();
+            for alpha in [3.0f32, 0.01] {
+                let alpha = vec![alpha; k];
+                let p = EStepParams {
+                    topics: &topics,
+                    alpha: &alpha,
+                    max_iterations: 100,
+                    gamma_threshold: 1e-3,
+                    accelerate,
+                };
+                let info = estep(&p, doc, &init, false, &mut Workspace::default());
+                let full = (info.iterations * k * doc.len()) as u64;
+                counts.push((info.pairs, full));
+            }
+            let [(large, large_full), (small, small_full)] = counts[..] else {
+                unreachable!()
+            };
+            assert_eq!(large, large_full, "accelerate {accelerate}");
+            assert!(small < small_full && small > 0, "{small} vs {small_full}");
         }
     }
 

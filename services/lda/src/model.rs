@@ -35,6 +35,12 @@ pub struct UpdateStats {
     pub mean_iterations: f64,
     /// Fraction of documents whose gamma converged before `max_iterations`.
     pub converged_fraction: f64,
+    /// Wall time of the E-step over the batch (all threads together).
+    #[serde(default)]
+    pub estep_seconds: f64,
+    /// (active topic, word) pairs the E-step's map evaluations multiplied, 4 flops each.
+    #[serde(default)]
+    pub estep_pairs: u64,
 }
 
 /// Everything needed to resume training; round-trips exactly through serde.
@@ -93,6 +99,7 @@ struct DocOut {
     tokens: f64,
     iterations: usize,
     converged: bool,
+    pairs: u64,
 }
 
 impl OnlineLda {
@@ -187,7 +194,9 @@ impl OnlineLda {
             let buffer = std::mem::take(&mut self.buffers.topics);
             self.lambda.exp_elogbeta(Some(&words), buffer)
         });
+        let estep_start = std::time::Instant::now();
         let outs = self.estep_batch(&topics, &local);
+        let estep_seconds = estep_start.elapsed().as_secs_f64();
 
         self.docs_seen += batch.len() as u64;
         let total = self.config.total_docs.unwrap_or(self.docs_seen) as f64;
@@ -221,6 +230,8 @@ impl OnlineLda {
             },
             converged_fraction: outs.iter().filter(|o| o.converged).count() as f64
                 / batch.len() as f64,
+            estep_seconds,
+            estep_pairs: outs.iter().map(|o| o.pairs).sum(),
         }
     }
 
@@ -249,6 +260,7 @@ impl OnlineLda {
                 elog_theta: learn_alpha.then(|| dirichlet_expectation(&ws.gamma)),
                 iterations: info.iterations,
                 converged: info.converged,
+                pairs: info.pairs,
             }
         };
         self.pool.install(|| {
