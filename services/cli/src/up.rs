@@ -96,8 +96,14 @@ pub struct Embedded {
 impl Embedded {
     /// Runs until the services stop (shutdown token or a failure).
     pub async fn wait(self) -> anyhow::Result<()> {
-        let result = self.task.await?;
-        drop(self._broker);
+        let Embedded {
+            ctx, task, _broker, ..
+        } = self;
+        let result = task.await?;
+        // The context's Kafka clients go before the broker they talk to: dropped after it,
+        // librdkafka logs every broker as down on a clean shutdown.
+        drop(ctx);
+        drop(_broker);
         result
     }
 
