@@ -3,8 +3,8 @@
 use std::sync::LazyLock;
 
 use prometheus::{
-    register_gauge, register_gauge_vec, register_histogram, register_int_counter,
-    register_int_gauge, Gauge, GaugeVec, Histogram, IntCounter, IntGauge,
+    register_counter, register_gauge, register_gauge_vec, register_histogram, register_int_counter,
+    register_int_gauge, Counter, Gauge, GaugeVec, Histogram, IntCounter, IntGauge,
 };
 
 pub static DOCS_SEEN: LazyLock<IntCounter> = LazyLock::new(|| {
@@ -26,6 +26,20 @@ pub static BATCH_SECONDS: LazyLock<Histogram> = LazyLock::new(|| {
         "latentlabel_lda_batch_duration_seconds",
         "Time per mini-batch update.",
         vec![0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]
+    )
+    .expect("registering metric")
+});
+pub static ESTEP_SECONDS: LazyLock<Counter> = LazyLock::new(|| {
+    register_counter!(
+        "latentlabel_lda_estep_seconds_total",
+        "Wall time spent in the E-step (all its threads together)."
+    )
+    .expect("registering metric")
+});
+pub static ESTEP_FLOPS: LazyLock<Counter> = LazyLock::new(|| {
+    register_counter!(
+        "latentlabel_lda_estep_flops_total",
+        "Useful E-step arithmetic: 4 flops per (active topic, word) pair per map evaluation."
     )
     .expect("registering metric")
 });
@@ -70,6 +84,8 @@ pub fn init() {
     LazyLock::force(&DOCS_SEEN);
     LazyLock::force(&UPDATES);
     LazyLock::force(&BATCH_SECONDS);
+    LazyLock::force(&ESTEP_SECONDS);
+    LazyLock::force(&ESTEP_FLOPS);
     LazyLock::force(&VOCABULARY);
     LazyLock::force(&MODEL_VERSION);
     LazyLock::force(&LAST_SNAPSHOT);

@@ -249,6 +249,8 @@ impl Trainer {
         metrics::BATCH_SECONDS.observe(started.elapsed().as_secs_f64());
         metrics::DOCS_SEEN.inc_by(stats.docs as u64);
         metrics::UPDATES.inc();
+        metrics::ESTEP_SECONDS.inc_by(stats.estep_seconds);
+        metrics::ESTEP_FLOPS.inc_by(4.0 * stats.estep_pairs as f64);
         metrics::VOCABULARY.set(self.vocabulary.len() as i64);
         tracing::debug!(
             docs = stats.docs,
