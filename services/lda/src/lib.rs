@@ -97,6 +97,8 @@ pub use config::{LdaConfig, LdaError};
 pub use document::Document;
 pub use inference::TopicInference;
 pub use model::{LdaState, OnlineLda, UpdateStats};
+#[doc(hidden)]
+pub use simd::pass_kernel_gflops;
 pub use vocab::{VocabRemap, Vocabulary};
 
 #[cfg(test)]
