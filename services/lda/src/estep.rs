@@ -630,6 +630,12 @@ mod tests {
             })
             .collect();
         docs.extend(lda_docs(&lambda, (10, 3, 150), &mut r));
+        // Rows of 128 and 256 words get a padded stride (`row_stride`).
+        for n in [128u32, 256] {
+            docs.push(Document::from_pairs(
+                (0..n).map(|w| (w, 1.0 + (w % 3) as f32)),
+            ));
+        }
         for accelerate in [false, true] {
             let mut revivals = 0;
             for alpha in [0.005f32, 0.03, 0.3, 3.0] {
