@@ -306,9 +306,9 @@ def run_ours(binary, docword, vocab, k, threads, args, dump, estep):
            "--kappa", str(args.kappa), "--dump-lambda", str(dump)]
     if estep != "default":
         cmd += ["--estep-acceleration", "true" if estep == "squarem" else "false"]
-    out_dir = dump.with_suffix(".out")
     if args.alpha == "auto":
         # The learned alpha is in the manifest (written after train_seconds is measured).
+        out_dir = dump.with_suffix(".out")
         cmd += ["--alpha", "auto", "--out", str(out_dir)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     rep = json.loads(out.strip().splitlines()[-1])

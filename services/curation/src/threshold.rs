@@ -35,6 +35,14 @@ pub struct ValidationPair {
     pub machine_class: Option<u32>,
 }
 
+impl ValidationPair {
+    /// At confidence `>= band` (and finite): the pairs the per-class tests
+    /// ([`outlier_classes`], [`judged_classes`]) count.
+    fn in_band(&self, band: f64) -> bool {
+        self.confidence.is_finite() && self.confidence >= band
+    }
+}
+
 /// The chosen threshold and the evidence for it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThresholdChoice {
@@ -103,7 +111,7 @@ pub fn outlier_classes(
     min_pairs: usize,
     z: f64,
 ) -> Vec<SuspendedClass> {
-    let in_band = |p: &&ValidationPair| p.confidence.is_finite() && p.confidence >= band;
+    let in_band = |p: &&ValidationPair| p.in_band(band);
     #[derive(Default, Clone, Copy)]
     struct Sums {
         pairs: usize,
@@ -171,7 +179,7 @@ pub fn judged_classes(
     for p in validation {
         if let Some(n) = p
             .machine_class
-            .filter(|_| p.confidence.is_finite() && p.confidence >= band)
+            .filter(|_| p.in_band(band))
             .and_then(|c| pairs.get_mut(c as usize))
         {
             *n += 1;

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use latentlabel_common::records::{now_ms, ModelSnapshot, TokenizedDocument};
 use latentlabel_common::{metrics as common_metrics, split, OutRecord, ServiceContext};
-use latentlabel_lda::{coherence, Document, OnlineLda, Vocabulary};
+use latentlabel_lda::{coherence, Document, OnlineLda, Vocabulary, FLOPS_PER_PAIR};
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
@@ -250,7 +250,7 @@ impl Trainer {
         metrics::DOCS_SEEN.inc_by(stats.docs as u64);
         metrics::UPDATES.inc();
         metrics::ESTEP_SECONDS.inc_by(stats.estep_seconds);
-        metrics::ESTEP_FLOPS.inc_by(4.0 * stats.estep_pairs as f64);
+        metrics::ESTEP_FLOPS.inc_by(FLOPS_PER_PAIR * stats.estep_pairs as f64);
         metrics::VOCABULARY.set(self.vocabulary.len() as i64);
         tracing::debug!(
             docs = stats.docs,

@@ -93,7 +93,7 @@ pub fn train(
         capped_fraction: if docs == 0 { 0.0 } else { capped / docs as f64 },
         estep_seconds,
         estep_gflops: if estep_seconds > 0.0 {
-            4.0 * estep_pairs as f64 / estep_seconds / 1e9
+            crate::FLOPS_PER_PAIR * estep_pairs as f64 / estep_seconds / 1e9
         } else {
             0.0
         },

@@ -28,6 +28,10 @@ use crate::topics::ExpElogbeta;
 /// The most an accelerated jump may shrink a topic's gamma - alpha (see [`extrapolate`]).
 const MAX_SHRINK: f32 = 0.5;
 
+/// Useful arithmetic per (active topic, word) pair of a map evaluation: one FMA for phinorm,
+/// one for the accumulator. What every E-step GFLOP/s figure counts.
+pub const FLOPS_PER_PAIR: f64 = 4.0;
+
 /// gensim adds float32 machine epsilon to every normaliser.
 pub(crate) const EPS: f32 = f32::EPSILON;
 

@@ -95,6 +95,7 @@ pub mod vocab;
 
 pub use config::{LdaConfig, LdaError};
 pub use document::Document;
+pub use estep::FLOPS_PER_PAIR;
 pub use inference::TopicInference;
 pub use model::{LdaState, OnlineLda, UpdateStats};
 #[doc(hidden)]

@@ -351,7 +351,7 @@ pub fn pass_kernel_gflops(topics: usize, words: usize, reps: usize) -> f64 {
     }
     let seconds = start.elapsed().as_secs_f64();
     std::hint::black_box(&acc);
-    4.0 * (topics * words * reps) as f64 / seconds / 1e9
+    crate::FLOPS_PER_PAIR * (topics * words * reps) as f64 / seconds / 1e9
 }
 
 /// True when the AVX2+FMA instantiations may run (cached by std after the first call).
