@@ -115,11 +115,12 @@ fn fingerprint_at(config: &TokenizerConfig, revision: u32) -> String {
 }
 
 /// FNV-1a's starting state.
-pub(crate) const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+pub const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 
 /// FNV-1a (64 bit) of `bytes`, continuing from `hash`: stable across Rust versions and
-/// platforms, unlike `DefaultHasher`.
-pub(crate) fn fnv1a(hash: u64, bytes: &[u8]) -> u64 {
+/// platforms, unlike `DefaultHasher`. Config fingerprints and the tokenizer's golden digests
+/// use it.
+pub fn fnv1a(hash: u64, bytes: &[u8]) -> u64 {
     bytes.iter().fold(hash, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })

@@ -71,5 +71,5 @@ mod segment;
 mod stem;
 mod tokenizer;
 
-pub use config::{TextError, TokenizerConfig, TOKENIZER_REVISION};
+pub use config::{fnv1a, TextError, TokenizerConfig, FNV_OFFSET, TOKENIZER_REVISION};
 pub use tokenizer::{Prepared, Processed, Tokenizer};

@@ -8,20 +8,17 @@
 use std::path::PathBuf;
 
 use latentlabel_text::bench::load_texts;
-use latentlabel_text::{Tokenizer, TokenizerConfig};
+use latentlabel_text::{fnv1a, Tokenizer, TokenizerConfig, FNV_OFFSET};
 
-/// FNV-1a, 64 bit: stable across Rust versions and platforms, unlike `DefaultHasher`.
+/// The crate's FNV-1a, as a running digest.
 struct Fnv(u64);
 
 impl Fnv {
     fn new() -> Self {
-        Self(0xcbf2_9ce4_8422_2325)
+        Self(FNV_OFFSET)
     }
     fn bytes(&mut self, b: &[u8]) {
-        for &c in b {
-            self.0 ^= u64::from(c);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
+        self.0 = fnv1a(self.0, b);
     }
     fn u32(&mut self, n: u32) {
         self.bytes(&n.to_le_bytes());
