@@ -75,7 +75,7 @@ pub struct OnlineLda {
 #[derive(Clone, Default)]
 struct Buffers {
     topics: Vec<Lanes>,
-    sstats: Vec<Lanes>,
+    sstats: Vec<f32>,
 }
 
 impl fmt::Debug for OnlineLda {
@@ -211,7 +211,7 @@ impl OnlineLda {
         let kp = topics.padded_topics();
         self.pool.install(|| {
             self.lambda
-                .decay_and_add(rho, rho * scale, &words, sstats.as_flattened(), kp)
+                .decay_and_add(rho, rho * scale, &words, &sstats, kp)
         });
         self.buffers = Buffers {
             topics: topics.into_buffer(),
@@ -541,15 +541,18 @@ fn localize(batch: &[Document], num_words: usize) -> (Vec<u32>, Vec<Document>) {
 /// are identical for any thread count. As in gensim, each document adds theta * c/phinorm to
 /// its words' rows and each row is multiplied by its expElogbeta once at the end, so the
 /// per-document loop does not read the topics' rows (a cache miss per word).
-fn scatter(topics: &ExpElogbeta, outs: &[DocOut], buffer: Vec<Lanes>) -> Vec<Lanes> {
-    let kb = topics.padded_topics() / LANES;
+fn scatter(topics: &ExpElogbeta, outs: &[DocOut], buffer: Vec<f32>) -> Vec<f32> {
+    let kp = topics.padded_topics();
     let mut sstats = buffer;
     sstats.clear();
-    sstats.resize(topics.num_words() * kb, [0.0; LANES]);
+    sstats.resize(topics.num_words() * kp, 0.0);
     sstats
-        .par_chunks_mut(SCATTER_BLOCK * kb)
+        .par_chunks_mut(SCATTER_BLOCK * kp)
         .enumerate()
-        .for_each(|(block, rows)| scatter_block(topics, outs, block * SCATTER_BLOCK, rows));
+        .for_each(|(block, out)| {
+            let (rows, _) = out.as_chunks_mut::<LANES>();
+            scatter_block(topics, outs, block * SCATTER_BLOCK, rows);
+        });
     sstats
 }
 
