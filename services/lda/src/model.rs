@@ -15,7 +15,7 @@ use crate::estep::{estep, EStepParams, Workspace};
 use crate::inference::TopicInference;
 use crate::lambda::LazyLambda;
 use crate::rng;
-use crate::simd::{self, Lanes, LANES};
+use crate::simd::Lanes;
 use crate::topics::ExpElogbeta;
 use crate::vocab::VocabRemap;
 
@@ -93,8 +93,7 @@ impl fmt::Debug for OnlineLda {
 struct DocOut {
     ids: Vec<u32>,
     cphi: Vec<f32>,
-    /// exp(E[log theta]), padded with zeros to whole vectors.
-    theta: Vec<Lanes>,
+    theta: Vec<f32>,
     /// E[log theta] in f64, only when alpha is learned.
     elog_theta: Option<Vec<f64>>,
     tokens: f64,
@@ -257,7 +256,7 @@ impl OnlineLda {
                 tokens: ws.tokens(),
                 ids: ws.ids.clone(),
                 cphi: ws.cphi.clone(),
-                theta: ws.theta.clone(),
+                theta: ws.theta.as_flattened().to_vec(),
                 elog_theta: learn_alpha.then(|| dirichlet_expectation(&ws.gamma)),
                 iterations: info.iterations,
                 converged: info.converged,
@@ -550,52 +549,26 @@ fn scatter(topics: &ExpElogbeta, outs: &[DocOut], buffer: Vec<f32>) -> Vec<f32> 
         .par_chunks_mut(SCATTER_BLOCK * kp)
         .enumerate()
         .for_each(|(block, out)| {
-            let (rows, _) = out.as_chunks_mut::<LANES>();
-            scatter_block(topics, outs, block * SCATTER_BLOCK, rows);
-        });
-    sstats
-}
-
-/// One block of [`scatter`]: `rows` are the sufficient-statistics rows of batch words `lo..`,
-/// kp / 8 vectors each. Compiled for AVX2 where the CPU has it (8-wide instead of SSE's 4);
-/// there is no FMA here, so both versions compute the same sums.
-fn scatter_block(topics: &ExpElogbeta, outs: &[DocOut], lo: usize, rows: &mut [Lanes]) {
-    #[cfg(target_arch = "x86_64")]
-    if simd::has_avx2_fma() {
-        // SAFETY: the CPU supports AVX2 and FMA (checked just above).
-        unsafe { scatter_block_avx2(topics, outs, lo, rows) };
-        return;
-    }
-    scatter_block_generic(topics, outs, lo, rows);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn scatter_block_avx2(topics: &ExpElogbeta, outs: &[DocOut], lo: usize, rows: &mut [Lanes]) {
-    scatter_block_generic(topics, outs, lo, rows);
-}
-
-#[inline(always)]
-fn scatter_block_generic(topics: &ExpElogbeta, outs: &[DocOut], lo: usize, rows: &mut [Lanes]) {
-    let kb = topics.padded_topics() / LANES;
-    let hi = lo + rows.len() / kb;
-    for o in outs {
-        let start = o.ids.partition_point(|&w| (w as usize) < lo);
-        let end = o.ids.partition_point(|&w| (w as usize) < hi);
-        for (&w, &c) in o.ids[start..end].iter().zip(&o.cphi[start..end]) {
-            let dst = &mut rows[(w as usize - lo) * kb..][..kb];
-            for (d, th) in dst.iter_mut().zip(&o.theta) {
-                for i in 0..LANES {
-                    d[i] += th[i] * c;
+            let lo = (block * SCATTER_BLOCK) as u32;
+            let hi = lo + (out.len() / kp) as u32;
+            for o in outs {
+                let start = o.ids.partition_point(|&w| w < lo);
+                let end = o.ids.partition_point(|&w| w < hi);
+                for j in start..end {
+                    let w = o.ids[j] as usize;
+                    let c = o.cphi[j];
+                    let dst = &mut out[(w - lo as usize) * kp..][..kp];
+                    for (d, &th) in dst.iter_mut().zip(&o.theta) {
+                        *d += th * c;
+                    }
                 }
             }
-        }
-    }
-    for (i, dst) in rows.chunks_exact_mut(kb).enumerate() {
-        for (d, b) in dst.iter_mut().zip(topics.row(lo + i)) {
-            for i in 0..LANES {
-                d[i] *= b[i];
+            for (i, dst) in out.chunks_exact_mut(kp).enumerate() {
+                let row = topics.row(lo as usize + i).as_flattened();
+                for (d, &b) in dst.iter_mut().zip(row) {
+                    *d *= b;
+                }
             }
-        }
-    }
+        });
+    sstats
 }
