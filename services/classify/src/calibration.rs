@@ -690,7 +690,11 @@ mod tests {
                     })
                     .unwrap_or(4);
                 n += 1;
-                let observed = if n % 10 == 0 { (truth + 1) % 5 } else { truth };
+                let observed = if n.is_multiple_of(10) {
+                    (truth + 1) % 5
+                } else {
+                    truth
+                };
                 logits.push(z.clone());
                 labels.push(observed);
             }

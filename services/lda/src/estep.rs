@@ -116,11 +116,28 @@ pub(crate) fn estep(
     ws: &mut Workspace,
 ) -> EStepInfo {
     #[cfg(target_arch = "x86_64")]
+    if simd::has_avx512() {
+        // SAFETY: the CPU supports AVX2, FMA and AVX-512F/VL/BW/DQ (checked just above).
+        return unsafe { estep_avx512(p, doc, gamma_init, want_cphi, ws) };
+    }
+    #[cfg(target_arch = "x86_64")]
     if simd::has_avx2_fma() {
         // SAFETY: the CPU supports AVX2 and FMA (checked just above).
         return unsafe { estep_avx2(p, doc, gamma_init, want_cphi, ws) };
     }
     estep_generic::<Plain>(p, doc, gamma_init, want_cphi, ws)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512bw,avx512dq")]
+unsafe fn estep_avx512(
+    p: &EStepParams<'_>,
+    doc: &Document,
+    gamma_init: &[f32],
+    want_cphi: bool,
+    ws: &mut Workspace,
+) -> EStepInfo {
+    estep_generic::<simd::Fused>(p, doc, gamma_init, want_cphi, ws)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -482,7 +499,7 @@ fn gather<M: MulAdd>(topics: &ExpElogbeta, doc: &Document, ws: &mut Workspace) {
 /// address / 64 mod 64), and the pass reads ~20 rows at once: at 1,024 words every row maps
 /// to the same set and the kernel drops from ~70 to ~17 GFLOP/s (`lda_pass_kernel` example).
 fn row_stride(np: usize) -> usize {
-    if np % 128 == 0 {
+    if np.is_multiple_of(128) {
         np + 16
     } else {
         np
@@ -656,10 +673,19 @@ mod tests {
                     let init: Vec<f32> = (0..k).map(|_| 0.5 + r.random::<f32>()).collect();
                     let want = dense(&p, doc, &init);
                     let total: f32 = want.iter().sum();
-                    // The dispatched kernels (AVX2 here) and the portable ones.
+                    // The dispatched kernels (AVX-512 or AVX2 here), the AVX2 ones even where
+                    // AVX-512 is chosen (same arithmetic: bit-identical), and the portable ones.
                     let mut portable = Workspace::default();
                     estep_generic::<Plain>(&p, doc, &init, true, &mut portable);
                     estep(&p, doc, &init, true, &mut ws);
+                    #[cfg(target_arch = "x86_64")]
+                    if simd::has_avx2_fma() {
+                        let mut avx2 = Workspace::default();
+                        // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+                        unsafe { estep_avx2(&p, doc, &init, true, &mut avx2) };
+                        assert_eq!(avx2.gamma, ws.gamma, "AVX2 and dispatched E-steps differ");
+                        assert_eq!(avx2.cphi, ws.cphi);
+                    }
                     for gamma in [&ws.gamma, &portable.gamma] {
                         for (g, w) in gamma.iter().zip(&want) {
                             assert!(

@@ -130,11 +130,30 @@ impl ExpElogbeta {
 
 fn fill_block(lam: &[f32], v: usize, psi_total: &[f32], lo: usize, kp: usize, out: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
+    if simd::has_avx512() {
+        // SAFETY: the CPU supports AVX2, FMA and AVX-512F/VL/BW/DQ (checked just above).
+        unsafe { fill_block_avx512(lam, v, psi_total, lo, kp, out) };
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
     if simd::has_avx2_fma() {
         // SAFETY: the CPU supports AVX2 and FMA (checked just above).
         unsafe { fill_block_avx2(lam, v, psi_total, lo, kp, out) };
         return;
     }
+    fill_block_generic(lam, v, psi_total, lo, kp, out);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512bw,avx512dq")]
+unsafe fn fill_block_avx512(
+    lam: &[f32],
+    v: usize,
+    psi_total: &[f32],
+    lo: usize,
+    kp: usize,
+    out: &mut [f32],
+) {
     fill_block_generic(lam, v, psi_total, lo, kp, out);
 }
 
@@ -182,11 +201,23 @@ fn fill_block_generic(
 /// largest entry, padding 0. `psi_rows` is psi(sum_w lambda) padded to kp, repeated per row.
 fn elog_rows(out: &mut [f32], k: usize, kp: usize, psi_rows: &[f32]) {
     #[cfg(target_arch = "x86_64")]
+    if simd::has_avx512() {
+        // SAFETY: the CPU supports AVX2, FMA and AVX-512F/VL/BW/DQ (checked just above).
+        unsafe { elog_rows_avx512(out, k, kp, psi_rows) };
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
     if simd::has_avx2_fma() {
         // SAFETY: the CPU supports AVX2 and FMA (checked just above).
         unsafe { elog_rows_avx2(out, k, kp, psi_rows) };
         return;
     }
+    elog_rows_generic(out, k, kp, psi_rows);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512bw,avx512dq")]
+unsafe fn elog_rows_avx512(out: &mut [f32], k: usize, kp: usize, psi_rows: &[f32]) {
     elog_rows_generic(out, k, kp, psi_rows);
 }
 
@@ -241,6 +272,27 @@ mod tests {
                 *o = lambda[[t, w]];
             }
         };
+        // Every instantiation of the row kernel computes the same bits: the dispatched one
+        // (AVX-512 or AVX2), AVX2 where it is not the one chosen, and the portable one.
+        let kp = padded(k);
+        let psi_rows: Vec<f32> = (0..WORD_BLOCK)
+            .flat_map(|_| (0..kp).map(|t| psi_total.get(t).copied().unwrap_or(0.0)))
+            .collect();
+        let lam = &lambda;
+        let rows: Vec<f32> = (0..WORD_BLOCK)
+            .flat_map(|w| (0..kp).map(move |t| if t < k { lam[[t, w]] } else { 1.0 }))
+            .collect();
+        let (mut dispatched, mut portable) = (rows.clone(), rows.clone());
+        elog_rows(&mut dispatched, k, kp, &psi_rows);
+        elog_rows_generic(&mut portable, k, kp, &psi_rows);
+        assert_eq!(dispatched, portable);
+        #[cfg(target_arch = "x86_64")]
+        if simd::has_avx2_fma() {
+            let mut avx2 = rows.clone();
+            // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+            unsafe { elog_rows_avx2(&mut avx2, k, kp, &psi_rows) };
+            assert_eq!(avx2, dispatched);
+        }
         // A dirty buffer: its old contents must not leak into the padding.
         let buffer = vec![[7f32; LANES]; 4];
         let got = ExpElogbeta::from_rows(k, v, &psi_total, fill, buffer);
