@@ -4,6 +4,8 @@
 //! The f32 versions are accurate to a few ulp of f32 over the range LDA uses (x >= 1e-6),
 //! far below the E-step's convergence threshold.
 
+use crate::simd::{MulAdd, Plain};
+
 /// Digamma psi(x) in f64 (recurrence to x >= 10, then the asymptotic series). Relative error
 /// ~1e-14 for x > 0. Returns NaN for x <= 0 (poles and the negative axis are never needed).
 pub fn digamma(x: f64) -> f64 {
@@ -74,8 +76,15 @@ pub fn ln_gamma(x: f64) -> f64 {
 
 /// Fast branch-free natural log for positive normal f32 (Cephes `logf` polynomial).
 #[inline(always)]
-#[allow(clippy::excessive_precision)] // Cephes coefficients, kept as published.
 pub fn ln_f32(x: f32) -> f32 {
+    ln_with::<Plain>(x)
+}
+
+/// [`ln_f32`] with the polynomial's multiply-adds as `M` computes them: fused (one rounding,
+/// half the dependency chain) inside the AVX2/AVX-512 instantiations, separate elsewhere.
+#[inline(always)]
+#[allow(clippy::excessive_precision)] // Cephes coefficients, kept as published.
+pub(crate) fn ln_with<M: MulAdd>(x: f32) -> f32 {
     const SQRTHF: f32 = std::f32::consts::FRAC_1_SQRT_2;
     let bits = x.to_bits() as i32;
     let mut e = ((bits >> 23) & 0xff) - 126;
@@ -85,15 +94,15 @@ pub fn ln_f32(x: f32) -> f32 {
     e -= small as i32;
     let xm = if small { m + m - 1.0 } else { m - 1.0 };
     let z = xm * xm;
-    let mut y = 7.037_683_6e-2;
-    y = y * xm - 1.151_461_1e-1;
-    y = y * xm + 1.167_699_9e-1;
-    y = y * xm - 1.242_014_1e-1;
-    y = y * xm + 1.424_932_3e-1;
-    y = y * xm - 1.666_805_8e-1;
-    y = y * xm + 2.000_071_4e-1;
-    y = y * xm - 2.499_999_4e-1;
-    y = y * xm + 3.333_333_1e-1;
+    let mut y: f32 = 7.037_683_6e-2;
+    y = M::mul_add(y, xm, -1.151_461_1e-1);
+    y = M::mul_add(y, xm, 1.167_699_9e-1);
+    y = M::mul_add(y, xm, -1.242_014_1e-1);
+    y = M::mul_add(y, xm, 1.424_932_3e-1);
+    y = M::mul_add(y, xm, -1.666_805_8e-1);
+    y = M::mul_add(y, xm, 2.000_071_4e-1);
+    y = M::mul_add(y, xm, -2.499_999_4e-1);
+    y = M::mul_add(y, xm, 3.333_333_1e-1);
     y *= xm * z;
     let fe = e as f32;
     y += -2.121_944_4e-4 * fe;
@@ -107,6 +116,12 @@ pub fn ln_f32(x: f32) -> f32 {
 /// is two orders of magnitude slower on x86.
 #[inline(always)]
 pub fn exp_f32(x: f32) -> f32 {
+    exp_with::<Plain>(x)
+}
+
+/// [`exp_f32`] with the polynomial's multiply-adds as `M` computes them (see [`ln_with`]).
+#[inline(always)]
+pub(crate) fn exp_with<M: MulAdd>(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     let xc = x.clamp(FLUSH_LN, 88.0);
     // n = round(x / ln 2) by the 1.5 * 2^23 trick: adding it leaves round(t) in the low
@@ -119,13 +134,13 @@ pub fn exp_f32(x: f32) -> f32 {
     let fx = big - ROUNDER;
     let r = xc - fx * 0.693_359_4 - fx * -2.121_944_4e-4;
     let z = r * r;
-    let mut y = 1.987_569_1e-4;
-    y = y * r + 1.398_199_9e-3;
-    y = y * r + 8.333_452e-3;
-    y = y * r + 4.166_579_6e-2;
-    y = y * r + 1.666_666_5e-1;
-    y = y * r + 0.5; // Cephes: 5.0000001201e-1, which is 0.5 in f32
-    y = y * z + r + 1.0;
+    let mut y: f32 = 1.987_569_1e-4;
+    y = M::mul_add(y, r, 1.398_199_9e-3);
+    y = M::mul_add(y, r, 8.333_452e-3);
+    y = M::mul_add(y, r, 4.166_579_6e-2);
+    y = M::mul_add(y, r, 1.666_666_5e-1);
+    y = M::mul_add(y, r, 0.5); // Cephes: 5.0000001201e-1, which is 0.5 in f32
+    y = M::mul_add(y, z, r) + 1.0;
     let scale = f32::from_bits((n.wrapping_add(127) as u32) << 23);
     if x > FLUSH_LN {
         y * scale
@@ -142,6 +157,12 @@ pub(crate) const FLUSH_LN: f32 = -41.446_53; // ln(1e-18)
 /// is no branch), then the asymptotic series. Absolute error ~1e-6.
 #[inline(always)]
 pub fn digamma_f32(x: f32) -> f32 {
+    digamma_with::<Plain>(x)
+}
+
+/// [`digamma_f32`] with [`ln_with`]'s multiply-adds as `M` computes them.
+#[inline(always)]
+pub(crate) fn digamma_with<M: MulAdd>(x: f32) -> f32 {
     // sum_{i=0}^{5} 1/(x+i), pairing terms to halve the divisions.
     let (a0, a1, a2, a3, a4, a5) = (x, x + 1.0, x + 2.0, x + 3.0, x + 4.0, x + 5.0);
     let shift = (a0 + a1) / (a0 * a1) + (a2 + a3) / (a2 * a3) + (a4 + a5) / (a4 * a5);
@@ -149,16 +170,22 @@ pub fn digamma_f32(x: f32) -> f32 {
     let r = 1.0 / y;
     let r2 = r * r;
     let series = r2 * (1.0 / 12.0 - r2 * (1.0 / 120.0 - r2 * (1.0 / 252.0)));
-    ln_f32(y) - 0.5 * r - series - shift
+    ln_with::<M>(y) - 0.5 * r - series - shift
 }
 
 /// `out[k] = exp(psi(g[k]) - psi(sum g))`, the E-step's exp(E[log theta]), in fast f32.
 #[inline(always)]
 pub fn exp_dirichlet_expectation_f32(g: &[f32], out: &mut [f32]) {
+    exp_dirichlet_expectation_with::<Plain>(g, out)
+}
+
+/// [`exp_dirichlet_expectation_f32`] with `M`'s multiply-adds (see [`ln_with`]).
+#[inline(always)]
+pub(crate) fn exp_dirichlet_expectation_with<M: MulAdd>(g: &[f32], out: &mut [f32]) {
     let total: f32 = g.iter().sum();
-    let psi_total = digamma_f32(total);
+    let psi_total = digamma_with::<M>(total);
     for (o, &v) in out.iter_mut().zip(g) {
-        *o = exp_f32(digamma_f32(v) - psi_total);
+        *o = exp_with::<M>(digamma_with::<M>(v) - psi_total);
     }
 }
 

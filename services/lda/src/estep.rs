@@ -20,7 +20,7 @@
 //! wall clock beyond this VM's run-to-run noise (8 interleaved runs each), and cachegrind showed
 //! no fewer L1 misses for the tiles.
 
-use crate::digamma::{digamma_f32, exp_dirichlet_expectation_f32, exp_f32, FLUSH_LN};
+use crate::digamma::{digamma_with, exp_dirichlet_expectation_with, exp_with, FLUSH_LN};
 use crate::document::Document;
 use crate::simd::{self, padded, Lanes, MulAdd, Plain, LANES};
 use crate::topics::ExpElogbeta;
@@ -168,20 +168,21 @@ fn estep_generic<M: MulAdd>(
     ws.gamma.extend_from_slice(gamma_init);
     ws.theta.clear();
     ws.theta.resize(kp / LANES, [0.0; LANES]);
-    exp_dirichlet_expectation_f32(&ws.gamma, &mut ws.theta.as_flattened_mut()[..k]);
+    exp_dirichlet_expectation_with::<M>(&ws.gamma, &mut ws.theta.as_flattened_mut()[..k]);
 
     ws.cphi.clear();
     if ws.ids.is_empty() {
         // No evidence: gensim's update gives gamma = alpha.
         ws.gamma.copy_from_slice(p.alpha);
-        exp_dirichlet_expectation_f32(&ws.gamma, &mut ws.theta.as_flattened_mut()[..k]);
+        exp_dirichlet_expectation_with::<M>(&ws.gamma, &mut ws.theta.as_flattened_mut()[..k]);
         return EStepInfo {
             converged: true,
             ..EStepInfo::default()
         };
     }
     ws.psi_alpha.clear();
-    ws.psi_alpha.extend(p.alpha.iter().map(|&a| digamma_f32(a)));
+    ws.psi_alpha
+        .extend(p.alpha.iter().map(|&a| digamma_with::<M>(a)));
     let psi_alpha_max = ws
         .psi_alpha
         .iter()
@@ -277,7 +278,7 @@ fn iterate_squarem<M: MulAdd>(
         if step(ws, &mut info, true) || info.iterations == p.max_iterations {
             break;
         }
-        if extrapolate(p.alpha, ws) && step(ws, &mut info, false) {
+        if extrapolate::<M>(p.alpha, ws) && step(ws, &mut info, false) {
             break;
         }
     }
@@ -324,7 +325,7 @@ fn map_step<M: MulAdd>(p: &EStepParams<'_>, ws: &mut Workspace, psi_alpha_max: f
         ws.gamma[t] = p.alpha[t];
     }
     ws.dropped.clear();
-    update_theta(ws, k, psi_alpha_max);
+    update_theta::<M>(ws, k, psi_alpha_max);
     change / (k as f32)
 }
 
@@ -348,7 +349,7 @@ fn map_step<M: MulAdd>(p: &EStepParams<'_>, ws: &mut Workspace, psi_alpha_max: f
 /// instantiation of the E-step rather than for the baseline target (their f64 and
 /// digamma/exp loops were 9 % of the accelerated E-step's time without it).
 #[inline(always)]
-fn extrapolate(alpha: &[f32], ws: &mut Workspace) -> bool {
+fn extrapolate<M: MulAdd>(alpha: &[f32], ws: &mut Workspace) -> bool {
     // f64 differences: v is a small second difference of large f32 values.
     let (mut rr, mut vv) = (0f64, 0f64);
     for ((&a, &b), &c) in ws.x0.iter().zip(&ws.x1).zip(&ws.gamma) {
@@ -373,7 +374,7 @@ fn extrapolate(alpha: &[f32], ws: &mut Workspace) -> bool {
     }
     std::mem::swap(&mut ws.x0, &mut ws.gamma);
     let k = ws.gamma.len();
-    exp_dirichlet_expectation_f32(&ws.gamma, &mut ws.theta.as_flattened_mut()[..k]);
+    exp_dirichlet_expectation_with::<M>(&ws.gamma, &mut ws.theta.as_flattened_mut()[..k]);
     ws.stale = true;
     true
 }
@@ -404,17 +405,17 @@ fn rebuild_active(alpha: &[f32], k: usize, ws: &mut Workspace) {
     }
 }
 
-/// theta = exp(psi(gamma) - psi(sum gamma)) as [`exp_dirichlet_expectation_f32`] computes
+/// theta = exp(psi(gamma) - psi(sum gamma)) as [`exp_dirichlet_expectation_with`] computes
 /// it, but evaluating digamma/exp only on the active topics (contiguously, so the loop
 /// vectorises), then dropping the topics whose theta flushed to 0. An inactive topic's gamma
 /// is exactly alpha, so its value is exp(psi(alpha) - psi_total), which is 0 for all of them
 /// at once when even the largest psi(alpha) is below the flush threshold; otherwise (large
 /// alpha) they are all evaluated and the active set is rebuilt before the next step.
 #[inline(always)]
-fn update_theta(ws: &mut Workspace, k: usize, psi_alpha_max: f32) {
-    let psi_total = digamma_f32(lane_sum(&ws.gamma));
+fn update_theta<M: MulAdd>(ws: &mut Workspace, k: usize, psi_alpha_max: f32) {
+    let psi_total = digamma_with::<M>(lane_sum(&ws.gamma));
     for (th, &g) in ws.theta_c.iter_mut().zip(&ws.gamma_c) {
-        *th = exp_f32(digamma_f32(g) - psi_total);
+        *th = exp_with::<M>(digamma_with::<M>(g) - psi_total);
     }
     let theta = &mut ws.theta.as_flattened_mut()[..k];
     let m = ws.active.len();
@@ -425,7 +426,7 @@ fn update_theta(ws: &mut Workspace, k: usize, psi_alpha_max: f32) {
             if ws.active.get(j) == Some(&(i as u32)) {
                 j += 1;
             } else {
-                *th = exp_f32(ws.psi_alpha[i] - psi_total);
+                *th = exp_with::<M>(ws.psi_alpha[i] - psi_total);
             }
         }
         ws.stale = true;
@@ -509,6 +510,7 @@ fn row_stride(np: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::digamma::exp_dirichlet_expectation_f32;
     use ndarray::Array2;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;

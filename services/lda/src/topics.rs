@@ -8,8 +8,8 @@
 use ndarray::Array2;
 use rayon::prelude::*;
 
-use crate::digamma::{digamma_f32, exp_f32};
-use crate::simd::{self, padded, Lanes, LANES};
+use crate::digamma::{digamma_f32, digamma_with, exp_with};
+use crate::simd::{self, padded, Lanes, MulAdd, Plain, LANES};
 
 /// Words per parallel task when rebuilding: big enough to amortise scheduling, small enough
 /// that the transposed writes stay in L1/L2.
@@ -141,7 +141,7 @@ fn fill_block(lam: &[f32], v: usize, psi_total: &[f32], lo: usize, kp: usize, ou
         unsafe { fill_block_avx2(lam, v, psi_total, lo, kp, out) };
         return;
     }
-    fill_block_generic(lam, v, psi_total, lo, kp, out);
+    fill_block_generic::<Plain>(lam, v, psi_total, lo, kp, out);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -154,7 +154,7 @@ unsafe fn fill_block_avx512(
     kp: usize,
     out: &mut [f32],
 ) {
-    fill_block_generic(lam, v, psi_total, lo, kp, out);
+    fill_block_generic::<simd::Fused>(lam, v, psi_total, lo, kp, out);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -167,11 +167,11 @@ unsafe fn fill_block_avx2(
     kp: usize,
     out: &mut [f32],
 ) {
-    fill_block_generic(lam, v, psi_total, lo, kp, out);
+    fill_block_generic::<simd::Fused>(lam, v, psi_total, lo, kp, out);
 }
 
 #[inline(always)]
-fn fill_block_generic(
+fn fill_block_generic<M: MulAdd>(
     lam: &[f32],
     v: usize,
     psi_total: &[f32],
@@ -186,14 +186,14 @@ fn fill_block_generic(
         // Vectorised along the contiguous lambda row, then scattered into the word rows.
         let src = &lam[k * v + lo..k * v + lo + n];
         for (t, &x) in tmp.iter_mut().zip(src) {
-            *t = digamma_f32(x) - pt;
+            *t = digamma_with::<M>(x) - pt;
         }
         for (j, &t) in tmp[..n].iter().enumerate() {
             out[j * kp + k] = t;
         }
     }
     for row in out.chunks_exact_mut(kp) {
-        exp_scaled(&mut row[..k_real]);
+        exp_scaled::<M>(&mut row[..k_real]);
     }
 }
 
@@ -212,39 +212,39 @@ fn elog_rows(out: &mut [f32], k: usize, kp: usize, psi_rows: &[f32]) {
         unsafe { elog_rows_avx2(out, k, kp, psi_rows) };
         return;
     }
-    elog_rows_generic(out, k, kp, psi_rows);
+    elog_rows_generic::<Plain>(out, k, kp, psi_rows);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512bw,avx512dq")]
 unsafe fn elog_rows_avx512(out: &mut [f32], k: usize, kp: usize, psi_rows: &[f32]) {
-    elog_rows_generic(out, k, kp, psi_rows);
+    elog_rows_generic::<simd::Fused>(out, k, kp, psi_rows);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn elog_rows_avx2(out: &mut [f32], k: usize, kp: usize, psi_rows: &[f32]) {
-    elog_rows_generic(out, k, kp, psi_rows);
+    elog_rows_generic::<simd::Fused>(out, k, kp, psi_rows);
 }
 
 #[inline(always)]
-fn elog_rows_generic(out: &mut [f32], k: usize, kp: usize, psi_rows: &[f32]) {
+fn elog_rows_generic<M: MulAdd>(out: &mut [f32], k: usize, kp: usize, psi_rows: &[f32]) {
     for (x, &pt) in out.iter_mut().zip(psi_rows) {
-        *x = digamma_f32(*x) - pt;
+        *x = digamma_with::<M>(*x) - pt;
     }
     for row in out.chunks_exact_mut(kp) {
         row[k..].fill(0.0);
-        exp_scaled(&mut row[..k]);
+        exp_scaled::<M>(&mut row[..k]);
     }
 }
 
 /// E[log beta] row -> exp of it minus the row's largest entry, in place: the per-word scaling
 /// explained at [`ExpElogbeta::from_lambda`].
 #[inline(always)]
-fn exp_scaled(row: &mut [f32]) {
+fn exp_scaled<M: MulAdd>(row: &mut [f32]) {
     let top = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     for x in row.iter_mut() {
-        *x = exp_f32(*x - top);
+        *x = exp_with::<M>(*x - top);
     }
 }
 
@@ -272,8 +272,8 @@ mod tests {
                 *o = lambda[[t, w]];
             }
         };
-        // Every instantiation of the row kernel computes the same bits: the dispatched one
-        // (AVX-512 or AVX2), AVX2 where it is not the one chosen, and the portable one.
+        // The AVX-512 and AVX2 instantiations of the row kernel compute the same bits; the
+        // portable one agrees to float rounding.
         let kp = padded(k);
         let psi_rows: Vec<f32> = (0..WORD_BLOCK)
             .flat_map(|_| (0..kp).map(|t| psi_total.get(t).copied().unwrap_or(0.0)))
@@ -284,8 +284,11 @@ mod tests {
             .collect();
         let (mut dispatched, mut portable) = (rows.clone(), rows.clone());
         elog_rows(&mut dispatched, k, kp, &psi_rows);
-        elog_rows_generic(&mut portable, k, kp, &psi_rows);
-        assert_eq!(dispatched, portable);
+        elog_rows_generic::<Plain>(&mut portable, k, kp, &psi_rows);
+        // The portable build rounds each multiply-add twice, the AVX builds once.
+        for (a, b) in dispatched.iter().zip(&portable) {
+            assert!((a - b).abs() <= 1e-6 * b.abs().max(1e-30), "{a} vs {b}");
+        }
         #[cfg(target_arch = "x86_64")]
         if simd::has_avx2_fma() {
             let mut avx2 = rows.clone();
