@@ -232,6 +232,36 @@ mod tests {
         assert_abs_diff_eq!(ln_gamma(100.0), 359.134_205_369_575_4, epsilon = 1e-9);
     }
 
+    /// The fused-multiply-add instantiation (what the AVX builds run) is as accurate as the
+    /// portable one. Outside an FMA-enabled function `mul_add` is a libm call: slow, exact.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn fused_versions_are_as_accurate() {
+        use crate::simd::Fused;
+        for (x, want) in PSI {
+            let got = digamma_with::<Fused>(x as f32) as f64;
+            assert_abs_diff_eq!(got, want, epsilon = 2e-5 * want.abs().max(1.0));
+        }
+        for i in -400..=400 {
+            let x = i as f32 * 0.1;
+            let (want, got) = ((x as f64).exp(), exp_with::<Fused>(x) as f64);
+            if want < FLUSH as f64 {
+                assert_eq!(got, 0.0);
+            } else {
+                assert!(
+                    (got - want).abs() <= 3e-7 * want,
+                    "exp({x}) = {got}, want {want}"
+                );
+            }
+        }
+        for i in 1..2000 {
+            let x = i as f32 * 0.37;
+            let want = (x as f64).ln();
+            let got = ln_with::<Fused>(x) as f64;
+            assert_abs_diff_eq!(got, want, epsilon = 3e-7 * want.abs().max(1.0));
+        }
+    }
+
     #[test]
     fn fast_exp_and_log_are_accurate() {
         for i in -400..=400 {
