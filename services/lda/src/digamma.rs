@@ -208,8 +208,6 @@ mod tests {
     fn digamma_matches_known_values() {
         for (x, want) in PSI {
             approx::assert_relative_eq!(digamma(x), want, max_relative = 1e-13);
-            let fast = digamma_f32(x as f32) as f64;
-            assert_abs_diff_eq!(fast, want, epsilon = 2e-5 * want.abs().max(1.0));
         }
         assert!(digamma(0.0).is_nan());
     }
@@ -232,55 +230,49 @@ mod tests {
         assert_abs_diff_eq!(ln_gamma(100.0), 359.134_205_369_575_4, epsilon = 1e-9);
     }
 
+    /// The f32 functions as `M` computes them, against scipy's digamma and f64 exp/ln.
+    fn assert_fast_functions_accurate<M: MulAdd>() {
+        for (x, want) in PSI {
+            let got = digamma_with::<M>(x as f32) as f64;
+            assert_abs_diff_eq!(got, want, epsilon = 2e-5 * want.abs().max(1.0));
+        }
+        for i in -400..=400 {
+            let x = i as f32 * 0.1;
+            let (want, got) = ((x as f64).exp(), exp_with::<M>(x) as f64);
+            if want < FLUSH as f64 {
+                assert_eq!(got, 0.0);
+            } else {
+                assert!(
+                    (got - want).abs() <= 3e-7 * want,
+                    "exp({x}) = {got}, want {want}"
+                );
+            }
+        }
+        for i in 1..2000 {
+            let x = i as f32 * 0.37;
+            let want = (x as f64).ln();
+            let got = ln_with::<M>(x) as f64;
+            assert_abs_diff_eq!(got, want, epsilon = 3e-7 * want.abs().max(1.0));
+        }
+    }
+
+    /// The public (portable) functions.
+    #[test]
+    fn fast_functions_are_accurate() {
+        assert_fast_functions_accurate::<Plain>();
+        // The public names are the portable instantiation.
+        for x in [1e-6f32, 0.01, 0.5, 2.5, 10.0, 1000.0] {
+            assert_eq!(digamma_f32(x), digamma_with::<Plain>(x));
+            assert_eq!(ln_f32(x), ln_with::<Plain>(x));
+            assert_eq!(exp_f32(-x), exp_with::<Plain>(-x));
+        }
+    }
+
     /// The fused-multiply-add instantiation (what the AVX builds run) is as accurate as the
     /// portable one. Outside an FMA-enabled function `mul_add` is a libm call: slow, exact.
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn fused_versions_are_as_accurate() {
-        use crate::simd::Fused;
-        for (x, want) in PSI {
-            let got = digamma_with::<Fused>(x as f32) as f64;
-            assert_abs_diff_eq!(got, want, epsilon = 2e-5 * want.abs().max(1.0));
-        }
-        for i in -400..=400 {
-            let x = i as f32 * 0.1;
-            let (want, got) = ((x as f64).exp(), exp_with::<Fused>(x) as f64);
-            if want < FLUSH as f64 {
-                assert_eq!(got, 0.0);
-            } else {
-                assert!(
-                    (got - want).abs() <= 3e-7 * want,
-                    "exp({x}) = {got}, want {want}"
-                );
-            }
-        }
-        for i in 1..2000 {
-            let x = i as f32 * 0.37;
-            let want = (x as f64).ln();
-            let got = ln_with::<Fused>(x) as f64;
-            assert_abs_diff_eq!(got, want, epsilon = 3e-7 * want.abs().max(1.0));
-        }
-    }
-
-    #[test]
-    fn fast_exp_and_log_are_accurate() {
-        for i in -400..=400 {
-            let x = i as f32 * 0.1;
-            let want = (x as f64).exp();
-            let got = exp_f32(x) as f64;
-            if want < FLUSH as f64 {
-                assert_eq!(got, 0.0);
-            } else {
-                assert!(
-                    (got - want).abs() <= 3e-7 * want,
-                    "exp({x}) = {got}, want {want}"
-                );
-            }
-        }
-        for i in 1..2000 {
-            let x = i as f32 * 0.37;
-            let want = (x as f64).ln();
-            assert_abs_diff_eq!(ln_f32(x) as f64, want, epsilon = 3e-7 * want.abs().max(1.0));
-        }
+        assert_fast_functions_accurate::<crate::simd::Fused>();
     }
 }

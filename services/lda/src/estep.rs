@@ -137,7 +137,7 @@ unsafe fn estep_avx512(
     want_cphi: bool,
     ws: &mut Workspace,
 ) -> EStepInfo {
-    estep_generic::<simd::FusedWide>(p, doc, gamma_init, want_cphi, ws)
+    estep_generic::<simd::Fused<true>>(p, doc, gamma_init, want_cphi, ws)
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -109,11 +109,12 @@ impl MulAdd for Plain {
 }
 
 /// Fused multiply-add: only used inside functions compiled with the `fma` target feature
-/// (elsewhere `f32::mul_add` would be a slow libm call).
+/// (elsewhere `f32::mul_add` would be a slow libm call). `WIDE` selects the pass on 64-word
+/// tiles ([`avx2::pass_wide`]) for the AVX-512 instantiation; the arithmetic is the same.
 #[cfg(target_arch = "x86_64")]
-pub(crate) struct Fused;
+pub(crate) struct Fused<const WIDE: bool = false>;
 #[cfg(target_arch = "x86_64")]
-impl MulAdd for Fused {
+impl<const WIDE: bool> MulAdd for Fused<WIDE> {
     #[inline(always)]
     fn mul_add(a: f32, b: f32, c: f32) -> f32 {
         a.mul_add(b, c)
@@ -130,41 +131,15 @@ impl MulAdd for Fused {
         acc: &mut [Lanes],
     ) {
         // SAFETY: `Fused` is only used inside `#[target_feature(enable = "avx2,fma")]`
-        // functions, which are only called after `has_avx2_fma()`.
-        unsafe { avx2::pass(block, np, rows, theta, cts, eps, acc) }
-    }
-
-    #[inline(always)]
-    fn transpose(rows: &[Lanes], kb: usize, ids: &[u32], k: usize, np: usize, block: &mut [f32]) {
-        // SAFETY: as above.
-        unsafe { avx2::transpose(rows, kb, ids, k, np, block) }
-    }
-}
-
-/// [`Fused`] inside the AVX-512 instantiation: the same arithmetic, with the pass on 64-word
-/// tiles ([`avx2::pass_wide`]).
-#[cfg(target_arch = "x86_64")]
-pub(crate) struct FusedWide;
-#[cfg(target_arch = "x86_64")]
-impl MulAdd for FusedWide {
-    #[inline(always)]
-    fn mul_add(a: f32, b: f32, c: f32) -> f32 {
-        a.mul_add(b, c)
-    }
-
-    #[inline(always)]
-    fn pass(
-        block: &[f32],
-        np: usize,
-        rows: &[usize],
-        theta: &[f32],
-        cts: &[f32],
-        eps: f32,
-        acc: &mut [Lanes],
-    ) {
-        // SAFETY: `FusedWide` is only used inside the AVX-512 instantiation, which is only
-        // called after `has_avx512()`.
-        unsafe { avx2::pass_wide(block, np, rows, theta, cts, eps, acc) }
+        // functions, which are only called after `has_avx2_fma()`, and `Fused<true>` only
+        // inside the AVX-512 ones, called after `has_avx512()`.
+        unsafe {
+            if WIDE {
+                avx2::pass_wide(block, np, rows, theta, cts, eps, acc)
+            } else {
+                avx2::pass(block, np, rows, theta, cts, eps, acc)
+            }
+        }
     }
 
     #[inline(always)]
@@ -490,7 +465,7 @@ pub(crate) fn has_avx2_fma() -> bool {
 
 /// True when the AVX-512 instantiations may run: the same generic code compiled with
 /// AVX-512F/VL/BW/DQ enabled as well as AVX2+FMA, and the pass on 64-word tiles
-/// ([`FusedWide`]). The explicit kernels stay on 256-bit vectors (the pass is bound by its
+/// (`Fused<true>`). The explicit kernels stay on 256-bit vectors (the pass is bound by its
 /// loads, not by the width); what gains is the bookkeeping (masked loop tails instead of scalar
 /// ones) and the 32 vector registers. The same arithmetic (bench/lda/RESULTS.md, session 11).
 #[inline]
