@@ -40,11 +40,7 @@ impl ExpElogbeta {
     pub(crate) fn from_lambda(lambda: &Array2<f32>) -> Self {
         let (k, v) = lambda.dim();
         let kp = padded(k);
-        let psi_total: Vec<f32> = lambda
-            .rows()
-            .into_iter()
-            .map(|row| digamma_f32(row.iter().map(|&x| x as f64).sum::<f64>() as f32))
-            .collect();
+        let psi_total = psi_totals(lambda);
         let lam = lambda
             .as_slice()
             .expect("lambda is kept in standard layout");
@@ -126,6 +122,15 @@ impl ExpElogbeta {
         let kb = self.kp / LANES;
         &self.data[w * kb..(w + 1) * kb]
     }
+}
+
+/// psi(sum_w lambda_kw) per topic (row of `lambda`), the sum taken in f64.
+fn psi_totals(lambda: &Array2<f32>) -> Vec<f32> {
+    lambda
+        .rows()
+        .into_iter()
+        .map(|row| digamma_f32(row.iter().map(|&x| x as f64).sum::<f64>() as f32))
+        .collect()
 }
 
 fn fill_block(lam: &[f32], v: usize, psi_total: &[f32], lo: usize, kp: usize, out: &mut [f32]) {
@@ -262,11 +267,7 @@ mod tests {
             0.02 + ((t * 31 + w * 17) % 97) as f32 * if w % 5 == 0 { 40.0 } else { 0.3 }
         });
         let want = ExpElogbeta::from_lambda(&lambda);
-        let psi_total: Vec<f32> = lambda
-            .rows()
-            .into_iter()
-            .map(|row| digamma_f32(row.iter().map(|&x| x as f64).sum::<f64>() as f32))
-            .collect();
+        let psi_total = psi_totals(&lambda);
         let fill = |w: usize, out: &mut [f32]| {
             for (t, o) in out.iter_mut().enumerate() {
                 *o = lambda[[t, w]];
