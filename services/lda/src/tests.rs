@@ -177,7 +177,19 @@ fn reference_update(
 /// Updates a model twice on a small synthetic corpus and checks the second update's lambda
 /// against [`reference_update`] run for `iterations` E-step iterations from the same gamma.
 fn check_against_f64_reference(iterations: usize, gamma_threshold: f32, estep_acceleration: bool) {
-    let (_, corpus) = synthetic(11, 3, 9, 6, 20);
+    check_reference_update(9, 20, iterations, gamma_threshold, estep_acceleration);
+}
+
+/// One update of the optimised model against [`reference_update`], on `v` words and
+/// documents of `len` tokens.
+fn check_reference_update(
+    v: usize,
+    len: usize,
+    iterations: usize,
+    gamma_threshold: f32,
+    estep_acceleration: bool,
+) {
+    let (_, corpus) = synthetic(11, 3, v, 6, len);
     let config = LdaConfig {
         num_topics: 3,
         max_iterations: iterations,
@@ -189,7 +201,7 @@ fn check_against_f64_reference(iterations: usize, gamma_threshold: f32, estep_ac
         seed: 5,
         ..Default::default()
     };
-    let mut model = OnlineLda::new(config.clone(), 9).unwrap();
+    let mut model = OnlineLda::new(config.clone(), v).unwrap();
     // A couple of updates first so lambda is not near-uniform.
     model.update(&corpus[..3]);
     let before = model.lambda().clone();
@@ -220,6 +232,12 @@ fn check_against_f64_reference(iterations: usize, gamma_threshold: f32, estep_ac
 fn optimised_update_matches_f64_reference() {
     // Threshold 0: every iteration runs, so both sides do the same work.
     check_against_f64_reference(40, 0.0, false);
+}
+
+#[test]
+fn optimised_update_matches_f64_reference_over_many_scatter_blocks() {
+    // Long documents over 1,100 words touch several scatter blocks of the mini-batch's words.
+    check_reference_update(1100, 3000, 40, 0.0, false);
 }
 
 #[test]
