@@ -1,5 +1,8 @@
 //! A fixed, training-only workload for instruction-count comparisons
 //! (`valgrind --tool=callgrind`): the first `--docs` documents of a UCI corpus, one pass.
+//! `--per-batch true` prints one line per mini-batch (wall time, E-step time, map evaluations
+//! per document, active (topic, word) pairs per evaluation, E-step GFLOP/s): where a run's
+//! time goes as lambda moves away from its random start.
 //!
 //! ```text
 //! lda_profile --docword docword.nips.txt.gz --vocab vocab.nips.txt --k 100 --docs 512 --threads 1
@@ -18,6 +21,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> Result<()> {
     let (mut docword, mut vocab, mut docs) = (None, None, 512usize);
+    let mut per_batch = false;
     let mut config = LdaConfig {
         num_topics: 100,
         seed: 0,
@@ -36,6 +40,7 @@ fn main() -> Result<()> {
             "--threads" => config.threads = value.parse()?,
             "--batch" => config.batch_size = value.parse()?,
             "--estep-acceleration" => config.estep_acceleration = value.parse()?,
+            "--per-batch" => per_batch = value.parse()?,
             _ => bail!("unknown option {flag}"),
         }
     }
@@ -48,9 +53,24 @@ fn main() -> Result<()> {
     let mut model = OnlineLda::new(config.clone(), words.len())?;
     let start = Instant::now();
     let mut iterations = 0.0;
-    for chunk in corpus.chunks(config.batch_size) {
+    for (i, chunk) in corpus.chunks(config.batch_size).enumerate() {
+        let batch_start = Instant::now();
         let stats = model.update(chunk);
         iterations += stats.mean_iterations * stats.docs as f64;
+        if per_batch {
+            let evaluations = stats.mean_iterations * stats.docs as f64;
+            println!(
+                "batch {i} seconds {:.4} estep_seconds {:.4} mean_iterations {:.1} \
+                 pairs_per_evaluation {:.0} estep_gflops {:.1}",
+                batch_start.elapsed().as_secs_f64(),
+                stats.estep_seconds,
+                stats.mean_iterations,
+                stats.estep_pairs as f64 / evaluations,
+                latentlabel_lda::FLOPS_PER_PAIR * stats.estep_pairs as f64
+                    / stats.estep_seconds
+                    / 1e9,
+            );
+        }
     }
     let secs = start.elapsed().as_secs_f64();
     let lambda_sum: f64 = model.lambda().iter().map(|&x| x as f64).sum();
