@@ -557,34 +557,74 @@ fn scatter(topics: &ExpElogbeta, outs: &[DocOut], buffer: Vec<f32>) -> Vec<f32> 
     sstats
         .par_chunks_mut(per_task * SCATTER_BLOCK * kp)
         .enumerate()
-        .for_each(|(task, run)| {
-            let first = (task * per_task * SCATTER_BLOCK) as u32;
-            let mut cursors: Vec<usize> = outs
-                .iter()
-                .map(|o| o.ids.partition_point(|&w| w < first))
-                .collect();
-            for (b, out) in run.chunks_mut(SCATTER_BLOCK * kp).enumerate() {
-                let lo = first as usize + b * SCATTER_BLOCK;
-                let hi = (lo + out.len() / kp) as u32;
-                for (o, cursor) in outs.iter().zip(&mut cursors) {
-                    while let Some(&w) = o.ids.get(*cursor).filter(|&&w| w < hi) {
-                        let c = o.cphi[*cursor];
-                        let dst = &mut out[(w as usize - lo) * kp..][..kp];
-                        for (d, &th) in dst.iter_mut().zip(&o.theta) {
-                            *d += th * c;
-                        }
-                        *cursor += 1;
-                    }
-                }
-                for (i, dst) in out.chunks_exact_mut(kp).enumerate() {
-                    let row = topics.row(lo + i).as_flattened();
-                    for (d, &b) in dst.iter_mut().zip(row) {
-                        *d *= b;
-                    }
-                }
-            }
-        });
+        .for_each(|(task, run)| scatter_task(topics, outs, task * per_task * SCATTER_BLOCK, run));
     sstats
+}
+
+/// One scatter task: rows `first..` of the statistics, in `run`. Compiled for the widest
+/// vectors the CPU has, like the E-step: at the baseline target each row update (K floats)
+/// ran on 4-lane SSE. Multiplies and adds stay separate, so every level gives the same bits.
+fn scatter_task(topics: &ExpElogbeta, outs: &[DocOut], first: usize, run: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::simd::has_avx512() {
+        // SAFETY: the CPU supports AVX2, FMA and AVX-512F/VL/BW/DQ (checked just above).
+        unsafe { scatter_task_avx512(topics, outs, first, run) };
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if crate::simd::has_avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+        unsafe { scatter_task_avx2(topics, outs, first, run) };
+        return;
+    }
+    scatter_task_generic(topics, outs, first, run);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512bw,avx512dq")]
+unsafe fn scatter_task_avx512(
+    topics: &ExpElogbeta,
+    outs: &[DocOut],
+    first: usize,
+    run: &mut [f32],
+) {
+    scatter_task_generic(topics, outs, first, run);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn scatter_task_avx2(topics: &ExpElogbeta, outs: &[DocOut], first: usize, run: &mut [f32]) {
+    scatter_task_generic(topics, outs, first, run);
+}
+
+#[inline(always)]
+fn scatter_task_generic(topics: &ExpElogbeta, outs: &[DocOut], first: usize, run: &mut [f32]) {
+    let kp = topics.padded_topics();
+    let first = first as u32;
+    let mut cursors: Vec<usize> = outs
+        .iter()
+        .map(|o| o.ids.partition_point(|&w| w < first))
+        .collect();
+    for (b, out) in run.chunks_mut(SCATTER_BLOCK * kp).enumerate() {
+        let lo = first as usize + b * SCATTER_BLOCK;
+        let hi = (lo + out.len() / kp) as u32;
+        for (o, cursor) in outs.iter().zip(&mut cursors) {
+            while let Some(&w) = o.ids.get(*cursor).filter(|&&w| w < hi) {
+                let c = o.cphi[*cursor];
+                let dst = &mut out[(w as usize - lo) * kp..][..kp];
+                for (d, &th) in dst.iter_mut().zip(&o.theta) {
+                    *d += th * c;
+                }
+                *cursor += 1;
+            }
+        }
+        for (i, dst) in out.chunks_exact_mut(kp).enumerate() {
+            let row = topics.row(lo + i).as_flattened();
+            for (d, &b) in dst.iter_mut().zip(row) {
+                *d *= b;
+            }
+        }
+    }
 }
 
 #[cfg(test)]
