@@ -248,7 +248,22 @@ fn elog_rows_generic<M: MulAdd>(out: &mut [f32], k: usize, kp: usize, psi_rows: 
 /// explained at [`ExpElogbeta::from_lambda`].
 #[inline(always)]
 fn exp_scaled<M: MulAdd>(row: &mut [f32]) {
-    let top = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    // Lane-wise maxima over whole vectors, then the tail and the lanes: a maximum folded
+    // along the row is one serial chain of scalar compares. Same result (the maximum is
+    // exact).
+    let mut lanes = [f32::NEG_INFINITY; LANES];
+    let mut chunks = row.chunks_exact(LANES);
+    for chunk in &mut chunks {
+        for (m, &x) in lanes.iter_mut().zip(chunk) {
+            *m = m.max(x);
+        }
+    }
+    let top = chunks
+        .remainder()
+        .iter()
+        .chain(&lanes)
+        .copied()
+        .fold(f32::NEG_INFINITY, f32::max);
     for x in row.iter_mut() {
         *x = exp_with::<M>(*x - top);
     }
