@@ -495,30 +495,6 @@ fn gather<M: MulAdd>(topics: &ExpElogbeta, doc: &Document, ws: &mut Workspace) {
     M::transpose(topics.rows(), kb, &ws.ids, k, ws.stride, &mut ws.block);
 }
 
-/// Asks for `doc`'s rows of exp(E[log beta]) to be brought into L2, so that its [`gather`],
-/// started after the current document's E-step, finds them there. The rows are scattered
-/// over the mini-batch's matrix (2-4 MB on NIPS, past L2), and the gather alone waits on
-/// them: ~10 % of the E-step.
-pub(crate) fn prefetch_rows(topics: &ExpElogbeta, doc: &Document) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T1};
-        let rows = topics.rows().as_flattened();
-        let kp = topics.padded_topics();
-        for &id in &doc.ids {
-            if let Some(row) = rows.get(id as usize * kp..(id as usize + 1) * kp) {
-                // 16 floats per cache line; the last float covers a row ending mid-line.
-                for x in row.iter().step_by(16).chain(row.last()) {
-                    // SAFETY: a prefetch is only a hint and `x` is a valid reference.
-                    unsafe { _mm_prefetch::<_MM_HINT_T1>((x as *const f32).cast()) };
-                }
-            }
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (topics, doc);
-}
-
 /// Row stride of a block whose rows hold `np` words: `np`, plus one cache line when `np` is a
 /// multiple of 128 floats. Rows a multiple of 512 bytes apart fall into few L1 sets (set =
 /// address / 64 mod 64), and the pass reads ~20 rows at once: at 1,024 words every row maps

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 
 use crate::config::{LdaConfig, LdaError};
 use crate::document::Document;
-use crate::estep::{estep, prefetch_rows, EStepParams, Workspace};
+use crate::estep::{estep, EStepParams, Workspace};
 use crate::model::check_positive;
 use crate::topics::ExpElogbeta;
 
@@ -100,12 +100,7 @@ impl TopicInference {
     /// [`Self::infer`] for many documents, in parallel on the current rayon pool.
     pub fn infer_batch(&self, docs: &[Document]) -> Vec<Vec<f32>> {
         docs.par_iter()
-            .enumerate()
-            .map_init(Workspace::default, |ws, (i, doc)| {
-                // A worker takes consecutive documents, so the next one is usually its own.
-                if let Some(next) = docs.get(i + 1) {
-                    prefetch_rows(&self.topics, next);
-                }
+            .map_init(Workspace::default, |ws, doc| {
                 self.gamma_into(doc, ws);
                 normalise(&ws.gamma)
             })

@@ -11,7 +11,7 @@ use crate::bound;
 use crate::config::{LdaConfig, LdaError};
 use crate::digamma::{digamma, trigamma};
 use crate::document::Document;
-use crate::estep::{estep, prefetch_rows, EStepParams, Workspace};
+use crate::estep::{estep, EStepParams, Workspace};
 use crate::inference::TopicInference;
 use crate::lambda::LazyLambda;
 use crate::rng;
@@ -251,10 +251,6 @@ impl OnlineLda {
             init.resize(k, 0.0);
             let mut r = rng::rng_for(seed, rng::DOC_GAMMA, t, i as u64);
             rng::fill_gamma100(&mut r, init);
-            // A worker takes consecutive documents, so the next one is usually its own.
-            if let Some(next) = batch.get(i + 1) {
-                prefetch_rows(topics, next);
-            }
             let info = estep(&params, doc, init, true, ws);
             DocOut {
                 tokens: ws.tokens(),
