@@ -547,7 +547,7 @@ fn scatter(topics: &ExpElogbeta, outs: &[DocOut], buffer: Vec<f32>) -> Vec<f32> 
     sstats.resize(topics.num_words() * kp, 0.0);
     // Each task takes a run of consecutive blocks and walks every document's sorted ids with
     // a cursor: one binary search per document and task, not two per document and block
-    // (those were a third of the scatter at 1 thread).
+    // (those were a quarter of the scatter's profile samples at 1 thread).
     let blocks = topics.num_words().div_ceil(SCATTER_BLOCK);
     let per_task = blocks.div_ceil(4 * rayon::current_num_threads()).max(1);
     sstats
