@@ -13,14 +13,11 @@ use crate::digamma::{digamma, trigamma};
 use crate::document::Document;
 use crate::estep::{estep, EStepParams, Workspace};
 use crate::inference::TopicInference;
-use crate::lambda::LazyLambda;
+use crate::lambda::{LazyLambda, ADD_BLOCK};
 use crate::rng;
 use crate::simd::Lanes;
 use crate::topics::ExpElogbeta;
 use crate::vocab::VocabRemap;
-
-/// Words per parallel task in the sufficient-statistics scatter.
-const SCATTER_BLOCK: usize = 256;
 
 /// What one call to [`OnlineLda::update`] did.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -75,7 +72,6 @@ pub struct OnlineLda {
 #[derive(Clone, Default)]
 struct Buffers {
     topics: Vec<Lanes>,
-    sstats: Vec<f32>,
 }
 
 impl fmt::Debug for OnlineLda {
@@ -205,16 +201,18 @@ impl OnlineLda {
         if self.config.learn_alpha {
             self.update_alpha(&outs, rho);
         }
-        let buffer = std::mem::take(&mut self.buffers.sstats);
-        let sstats = self.pool.install(|| scatter(&topics, &outs, buffer));
         let kp = topics.padded_topics();
+        let blocks = words.len().div_ceil(ADD_BLOCK);
+        let blocks_per_task = blocks.div_ceil(4 * self.pool.current_num_threads());
         self.pool.install(|| {
             self.lambda
-                .decay_and_add(rho, rho * scale, &words, &sstats, kp)
+                .decay_and_add_with(rho, rho * scale, &words, kp, blocks_per_task, |first| {
+                    let mut scatter = Scatter::new(&topics, &outs, first);
+                    move |out: &mut [f32]| scatter.fill(out)
+                })
         });
         self.buffers = Buffers {
             topics: topics.into_buffer(),
-            sstats,
         };
         self.updates += 1;
 
@@ -485,6 +483,7 @@ pub(crate) fn dirichlet_prior_step(
 /// Appends words up to `num_words`, each with its own seeded Gamma(100, 1/100) draw.
 fn append_columns(lambda: &mut LazyLambda, num_words: usize, config: &LdaConfig) {
     let mut draw = vec![0f32; lambda.num_topics()];
+    lambda.reserve_words(num_words.saturating_sub(lambda.num_words()));
     for w in lambda.num_words()..num_words {
         let mut r = rng::rng_for(config.seed, rng::COLUMN, w as u64, 0);
         rng::fill_gamma100(&mut r, &mut draw);
@@ -535,77 +534,77 @@ fn localize(batch: &[Document], num_words: usize) -> (Vec<u32>, Vec<Document>) {
 }
 
 /// Sufficient statistics sum_d theta_dk * c_dw / phinorm_dw * expElogbeta_wk, word-major
-/// (one row of kp per row of `topics`, i.e. per batch word), built in `buffer`. Parallel over
-/// word blocks; within a block documents are added in batch order, so the sums (and lambda)
-/// are identical for any thread count. As in gensim, each document adds theta * c/phinorm to
-/// its words' rows and each row is multiplied by its expElogbeta once at the end, so the
-/// per-document loop does not read the topics' rows (a cache miss per word).
-fn scatter(topics: &ExpElogbeta, outs: &[DocOut], buffer: Vec<f32>) -> Vec<f32> {
-    let kp = topics.padded_topics();
-    let mut sstats = buffer;
-    sstats.clear();
-    sstats.resize(topics.num_words() * kp, 0.0);
-    // Each task takes a run of consecutive blocks and walks every document's sorted ids with
-    // a cursor: one binary search per document and task, not two per document and block
-    // (those were a quarter of the scatter's profile samples at 1 thread).
-    let blocks = topics.num_words().div_ceil(SCATTER_BLOCK);
-    let per_task = blocks.div_ceil(4 * rayon::current_num_threads()).max(1);
-    sstats
-        .par_chunks_mut(per_task * SCATTER_BLOCK * kp)
-        .enumerate()
-        .for_each(|(task, run)| scatter_task(topics, outs, task * per_task * SCATTER_BLOCK, run));
-    sstats
+/// (one row of kp per batch word), produced one block of consecutive batch words at a time
+/// for [`LazyLambda::decay_and_add_with`]. Within a row documents are added in batch order,
+/// so the sums (and lambda) are identical for any thread count or block size. As in gensim,
+/// each document adds theta * c/phinorm to its words' rows and each row is multiplied by its
+/// expElogbeta once at the end, so the per-document loop does not read the topics' rows (a
+/// cache miss per word).
+struct Scatter<'a> {
+    topics: &'a ExpElogbeta,
+    outs: &'a [DocOut],
+    /// Per document, the position in its sorted ids of the first word not yet scattered: one
+    /// binary search per document and task, not two per document and block (those were a
+    /// quarter of the scatter's profile samples at 1 thread).
+    cursors: Vec<usize>,
+    /// The batch-word index of the next block's first row.
+    next: usize,
 }
 
-/// One scatter task: rows `first..` of the statistics, in `run`. Compiled for the widest
-/// vectors the CPU has, like the E-step: at the baseline target each row update (K floats)
-/// ran on 4-lane SSE. Multiplies and adds stay separate, so every level gives the same bits.
-fn scatter_task(topics: &ExpElogbeta, outs: &[DocOut], first: usize, run: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if crate::simd::has_avx512() {
-        // SAFETY: the CPU supports AVX2, FMA and AVX-512F/VL/BW/DQ (checked just above).
-        unsafe { scatter_task_avx512(topics, outs, first, run) };
-        return;
+impl<'a> Scatter<'a> {
+    fn new(topics: &'a ExpElogbeta, outs: &'a [DocOut], first: usize) -> Self {
+        let cursors = outs
+            .iter()
+            .map(|o| o.ids.partition_point(|&w| (w as usize) < first))
+            .collect();
+        Scatter {
+            topics,
+            outs,
+            cursors,
+            next: first,
+        }
     }
-    #[cfg(target_arch = "x86_64")]
-    if crate::simd::has_avx2_fma() {
-        // SAFETY: the CPU supports AVX2 and FMA (checked just above).
-        unsafe { scatter_task_avx2(topics, outs, first, run) };
-        return;
+
+    /// Writes the next block's rows into `out` (every float of it). Compiled for the widest
+    /// vectors the CPU has, like the E-step: at the baseline target each row update (K
+    /// floats) ran on 4-lane SSE. Multiplies and adds stay separate, so every level gives
+    /// the same bits.
+    fn fill(&mut self, out: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if crate::simd::has_avx512() {
+            // SAFETY: the CPU supports AVX2, FMA and AVX-512F/VL/BW/DQ (checked just above).
+            unsafe { self.fill_avx512(out) };
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if crate::simd::has_avx2_fma() {
+            // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+            unsafe { self.fill_avx2(out) };
+            return;
+        }
+        self.fill_generic(out);
     }
-    scatter_task_generic(topics, outs, first, run);
-}
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512bw,avx512dq")]
-unsafe fn scatter_task_avx512(
-    topics: &ExpElogbeta,
-    outs: &[DocOut],
-    first: usize,
-    run: &mut [f32],
-) {
-    scatter_task_generic(topics, outs, first, run);
-}
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512bw,avx512dq")]
+    unsafe fn fill_avx512(&mut self, out: &mut [f32]) {
+        self.fill_generic(out);
+    }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn scatter_task_avx2(topics: &ExpElogbeta, outs: &[DocOut], first: usize, run: &mut [f32]) {
-    scatter_task_generic(topics, outs, first, run);
-}
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn fill_avx2(&mut self, out: &mut [f32]) {
+        self.fill_generic(out);
+    }
 
-#[inline(always)]
-fn scatter_task_generic(topics: &ExpElogbeta, outs: &[DocOut], first: usize, run: &mut [f32]) {
-    let kp = topics.padded_topics();
-    let first = first as u32;
-    let mut cursors: Vec<usize> = outs
-        .iter()
-        .map(|o| o.ids.partition_point(|&w| w < first))
-        .collect();
-    for (b, out) in run.chunks_mut(SCATTER_BLOCK * kp).enumerate() {
-        let lo = first as usize + b * SCATTER_BLOCK;
-        let hi = (lo + out.len() / kp) as u32;
-        for (o, cursor) in outs.iter().zip(&mut cursors) {
-            while let Some(&w) = o.ids.get(*cursor).filter(|&&w| w < hi) {
+    #[inline(always)]
+    fn fill_generic(&mut self, out: &mut [f32]) {
+        let kp = self.topics.padded_topics();
+        let lo = self.next;
+        let hi = lo + out.len() / kp;
+        out.fill(0.0);
+        for (o, cursor) in self.outs.iter().zip(&mut self.cursors) {
+            while let Some(&w) = o.ids.get(*cursor).filter(|&&w| (w as usize) < hi) {
                 let c = o.cphi[*cursor];
                 let dst = &mut out[(w as usize - lo) * kp..][..kp];
                 for (d, &th) in dst.iter_mut().zip(&o.theta) {
@@ -615,11 +614,12 @@ fn scatter_task_generic(topics: &ExpElogbeta, outs: &[DocOut], first: usize, run
             }
         }
         for (i, dst) in out.chunks_exact_mut(kp).enumerate() {
-            let row = topics.row(lo + i).as_flattened();
+            let row = self.topics.row(lo + i).as_flattened();
             for (d, &b) in dst.iter_mut().zip(row) {
                 *d *= b;
             }
         }
+        self.next = hi;
     }
 }
 
@@ -630,16 +630,21 @@ mod tests {
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
-    /// The blocked scatter, which walks each document's ids with a cursor per task, against
-    /// the direct sums, on enough words that a task spans two blocks (1 thread) or one
-    /// (2 threads). The additions happen in the same order, so the sums are equal bit for bit.
+    /// The fused scatter and M-step, whose tasks walk each document's ids with a cursor
+    /// across several blocks, against the M-step fed the direct sums as one matrix. Words
+    /// are a sparse subset of the vocabulary, so blocks map to uneven runs of lambda's rows.
+    /// The additions happen in the same order, so lambda is equal bit for bit for any thread
+    /// count and task size.
     #[test]
-    fn scatter_matches_direct_sums() {
-        let (k, v) = (5, 5 * SCATTER_BLOCK + 37);
+    fn fused_scatter_matches_direct_sums() {
+        let (k, vocab) = (5, 9 * ADD_BLOCK);
         let kp = padded(k);
         let mut r = ChaCha8Rng::seed_from_u64(3);
-        let lambda = Array2::from_shape_fn((k, v), |_| r.random_range(0.1f32..5.0));
-        let topics = ExpElogbeta::from_lambda(&lambda);
+        let words: Vec<u32> = (0..vocab as u32).filter(|_| r.random_bool(0.4)).collect();
+        let v = words.len();
+        assert!(v > 3 * ADD_BLOCK, "tasks must span blocks: {v} words");
+        let batch_lambda = Array2::from_shape_fn((k, v), |_| r.random_range(0.1f32..5.0));
+        let topics = ExpElogbeta::from_lambda(&batch_lambda);
         let outs: Vec<DocOut> = (0..7)
             .map(|_| {
                 let ids: Vec<u32> = (0..v as u32).filter(|_| r.random_bool(0.3)).collect();
@@ -657,26 +662,40 @@ mod tests {
                 }
             })
             .collect();
-        let mut want = vec![0f32; v * kp];
+        let mut stats = vec![0f32; v * kp];
         for o in &outs {
             for (&w, &c) in o.ids.iter().zip(&o.cphi) {
                 for t in 0..kp {
-                    want[w as usize * kp + t] += o.theta[t] * c;
+                    stats[w as usize * kp + t] += o.theta[t] * c;
                 }
             }
         }
         for w in 0..v {
             for (t, &b) in topics.row(w).as_flattened().iter().enumerate() {
-                want[w * kp + t] *= b;
+                stats[w * kp + t] *= b;
             }
         }
+        let lambda = Array2::from_shape_fn((k, vocab), |_| r.random_range(0.1f32..5.0));
+        let (rho, step) = (0.3, 7.0);
+        let mut want = LazyLambda::from_lambda(&lambda, 0.01, 1.0);
+        want.decay_and_add(rho, step, &words, &stats, kp);
         for threads in [1, 2] {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()
                 .unwrap();
-            let got = pool.install(|| scatter(&topics, &outs, Vec::new()));
-            assert_eq!(got, want, "{threads} thread(s)");
+            for blocks_per_task in [1, 2, 3] {
+                let mut got = LazyLambda::from_lambda(&lambda, 0.01, 1.0);
+                pool.install(|| {
+                    got.decay_and_add_with(rho, step, &words, kp, blocks_per_task, |first| {
+                        let mut scatter = Scatter::new(&topics, &outs, first);
+                        move |out: &mut [f32]| scatter.fill(out)
+                    })
+                });
+                let case = format!("{threads} thread(s), {blocks_per_task} block(s) per task");
+                assert_eq!(got.materialize(), want.materialize(), "{case}");
+                assert_eq!(got.psi_totals(), want.psi_totals(), "{case}");
+            }
         }
     }
 }
