@@ -498,31 +498,43 @@ thread_local! {
 
 /// The batch's in-vocabulary words (ascending) and the batch with each id replaced by its
 /// rank among them (still ascending within a document); ids >= `num_words` are dropped.
-/// A vocabulary-sized table instead of a sort: O(V + tokens), and documents map in parallel.
+///
+/// The batch's words are a bitset over the vocabulary plus a running count per 64-bit word,
+/// so membership and rank are two loads from tables that stay in L1 (11 KB for the 87k words
+/// of 20 Newsgroups) and the sorted word list falls out of one scan. A rank table of V
+/// `u32`s (350 KB there) missed the cache on nearly every token: ~0.2 ms per mini-batch,
+/// on one thread. Documents then map in parallel.
 fn localize(batch: &[Document], num_words: usize) -> (Vec<u32>, Vec<Document>) {
-    const ABSENT: u32 = u32::MAX;
-    let mut rank = vec![ABSENT; num_words];
+    let mut bits = vec![0u64; num_words.div_ceil(64)];
     for d in batch {
         for &w in &d.ids {
-            if let Some(r) = rank.get_mut(w as usize) {
-                *r = 0;
+            if (w as usize) < num_words {
+                bits[w as usize / 64] |= 1 << (w % 64);
             }
         }
     }
+    let mut before = Vec::with_capacity(bits.len());
     let mut words = Vec::new();
-    for (w, r) in rank.iter_mut().enumerate() {
-        if *r != ABSENT {
-            *r = words.len() as u32;
-            words.push(w as u32);
+    for (i, &block) in bits.iter().enumerate() {
+        before.push(words.len() as u32);
+        let mut rest = block;
+        while rest != 0 {
+            words.push((i * 64) as u32 + rest.trailing_zeros());
+            rest &= rest - 1;
         }
     }
+    let rank = |w: u32| -> Option<u32> {
+        let (i, bit) = (w as usize / 64, w % 64);
+        let block = *bits.get(i)?;
+        (block >> bit & 1 == 1).then(|| before[i] + (block & ((1u64 << bit) - 1)).count_ones())
+    };
     let local = batch
         .par_iter()
         .map(|d| {
             let mut ids = Vec::with_capacity(d.ids.len());
             let mut counts = Vec::with_capacity(d.ids.len());
             for (id, c) in d.iter() {
-                if let Some(&r) = rank.get(id as usize) {
+                if let Some(r) = rank(id) {
                     ids.push(r);
                     counts.push(c);
                 }
@@ -629,6 +641,41 @@ mod tests {
     use crate::simd::padded;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
+
+    /// Batch words and local ids against a sorted set, with ids past the vocabulary (dropped)
+    /// and words in several 64-bit blocks, including the last, partial one.
+    #[test]
+    fn localize_ranks_the_batch_words() {
+        let num_words = 64 * 5 + 13;
+        let mut r = ChaCha8Rng::seed_from_u64(5);
+        let batch: Vec<Document> = (0..9)
+            .map(|_| {
+                Document::from_pairs(
+                    (0..num_words as u32 + 40)
+                        .filter(|_| r.random_bool(0.05))
+                        .map(|w| (w, 1.0 + w as f32)),
+                )
+            })
+            .collect();
+        let want: Vec<u32> = batch
+            .iter()
+            .flat_map(|d| d.ids.iter().copied())
+            .filter(|&w| (w as usize) < num_words)
+            .collect::<std::collections::BTreeSet<u32>>()
+            .into_iter()
+            .collect();
+        assert!(want.len() > 64 && *want.last().unwrap() as usize >= 64 * 5);
+        let (words, local) = localize(&batch, num_words);
+        assert_eq!(words, want);
+        for (d, l) in batch.iter().zip(&local) {
+            let kept: Vec<(u32, f32)> = d
+                .iter()
+                .filter(|&(w, _)| (w as usize) < num_words)
+                .collect();
+            let got: Vec<(u32, f32)> = l.iter().map(|(i, c)| (words[i as usize], c)).collect();
+            assert_eq!(got, kept);
+        }
+    }
 
     /// The fused scatter and M-step, whose tasks walk each document's ids with a cursor
     /// across several blocks, against the M-step fed the direct sums as one matrix. Words
