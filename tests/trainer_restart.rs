@@ -96,15 +96,52 @@ fn trainer(bootstrap: &str, data: &Path, config: &str, port: u16) -> Node {
     )
 }
 
-/// `docs_seen` from the trainer's /metrics.
-async fn docs_seen(port: u16) -> Option<u64> {
-    let body = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+async fn try_scrape(port: u16) -> Option<String> {
+    reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
         .await
         .ok()?
         .text()
         .await
-        .ok()?;
-    metric_value(&body, "latentlabel_lda_documents_seen_total ").map(|v| v as u64)
+        .ok()
+}
+
+async fn scrape(port: u16) -> String {
+    try_scrape(port).await.expect("scrape /metrics")
+}
+
+/// `docs_seen` from the trainer's /metrics.
+async fn docs_seen(port: u16) -> Option<u64> {
+    metric_value(
+        &try_scrape(port).await?,
+        "latentlabel_lda_documents_seen_total ",
+    )
+    .map(|v| v as u64)
+}
+
+/// The newest snapshot's version and `created_at_ms`, from the store's directory.
+fn newest_snapshot(data: &Path) -> (u64, i64) {
+    let dir = data.join("models/default");
+    let newest = std::fs::read_dir(&dir)
+        .expect("snapshots")
+        .filter_map(|e| {
+            e.ok()?
+                .file_name()
+                .to_str()?
+                .strip_prefix('v')?
+                .parse::<u64>()
+                .ok()
+        })
+        .filter(|v| dir.join(format!("v{v:06}/manifest.json")).exists())
+        .max()
+        .expect("a snapshot was published before the kill");
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.join(format!("v{newest:06}/manifest.json"))).expect("manifest"),
+    )
+    .expect("json");
+    (
+        newest,
+        manifest["created_at_ms"].as_i64().expect("created_at_ms"),
+    )
 }
 
 fn checkpoint(data: &Path) -> (u64, Vec<f32>) {
@@ -152,12 +189,32 @@ async fn killed_trainer_resumes_without_losing_or_double_counting() {
         "the last update (documents 181-200) was not checkpointed when killed"
     );
 
+    // Restarted before any new input: it re-reads documents 181-200 (one update, no new
+    // snapshot), and its gauges describe the newest snapshot in storage, not a fresh process.
+    let port = free_port();
+    let mut node = trainer(&bootstrap, killed.path(), &config, port);
+    wait_docs(port, 200).await;
+    let (version, created_at_ms) = newest_snapshot(killed.path());
+    let metrics = scrape(port).await;
+    assert_eq!(
+        metric_value(&metrics, "latentlabel_lda_model_version "),
+        Some(version as f64),
+        "model version restored from storage"
+    );
+    assert_eq!(
+        metric_value(&metrics, "latentlabel_lda_last_snapshot_timestamp_seconds "),
+        Some(created_at_ms as f64 / 1000.0),
+        "last snapshot time restored from its manifest"
+    );
+    // No held-out slice in this config, so perplexity was never measured: unknown, not 0 (a
+    // 0 would become the alerts' 6-hour baseline).
+    let perplexity = metric_value(&metrics, "latentlabel_heldout_perplexity ");
+    assert!(perplexity.is_some_and(f64::is_nan), "{perplexity:?}");
+
     produce(&bootstrap, &topics, &second_half).await;
     // Replays of already-trained documents (ingest delivers at least once): a full batch of them.
     let replayed = documents(190..210);
     produce(&bootstrap, &topics, &replayed).await;
-    let port = free_port();
-    let mut node = trainer(&bootstrap, killed.path(), &config, port);
     // Resumed from 180: 20 re-read + 200 new, counted once each; the 20 replays are skipped.
     wait_docs(port, 400).await;
     tokio::time::sleep(Duration::from_secs(3)).await;

@@ -2,6 +2,8 @@
 
 use std::sync::LazyLock;
 
+use crate::snapshot::Evaluation;
+
 use prometheus::{
     register_counter, register_gauge, register_gauge_vec, register_histogram, register_int_counter,
     register_int_gauge, Counter, Gauge, GaugeVec, Histogram, IntCounter, IntGauge,
@@ -89,7 +91,28 @@ pub fn init() {
     LazyLock::force(&VOCABULARY);
     LazyLock::force(&MODEL_VERSION);
     LazyLock::force(&LAST_SNAPSHOT);
-    LazyLock::force(&PERPLEXITY);
-    COHERENCE.with_label_values(&["npmi"]);
-    COHERENCE.with_label_values(&["umass"]);
+    // Unknown until a model has been evaluated: NaN, Prometheus's convention for a value it
+    // cannot give (as in a summary's quantiles before any observation). A 0 here made the
+    // 6-hour baselines of the model-quality alerts 0 after every trainer restart, so the
+    // perplexity-regression alert fired for the next six hours on any real value.
+    PERPLEXITY.set(f64::NAN);
+    for measure in ["npmi", "umass"] {
+        COHERENCE.with_label_values(&[measure]).set(f64::NAN);
+    }
+}
+
+/// The gauges that describe the newest snapshot: set when one is published, and from the
+/// newest manifest in storage when the trainer starts, so a restart does not reset them.
+pub fn export_snapshot(version: u64, created_at_ms: i64, evaluation: &Evaluation) {
+    MODEL_VERSION.set(version as i64);
+    LAST_SNAPSHOT.set(created_at_ms as f64 / 1000.0);
+    if let Some(p) = evaluation.heldout_perplexity {
+        PERPLEXITY.set(p);
+    }
+    if let Some(n) = evaluation.npmi {
+        COHERENCE.with_label_values(&["npmi"]).set(n);
+    }
+    if let Some(u) = evaluation.umass {
+        COHERENCE.with_label_values(&["umass"]).set(u);
+    }
 }

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
-use latentlabel_common::records::{now_ms, ModelSnapshot, TokenizedDocument};
+use latentlabel_common::records::{ModelSnapshot, TokenizedDocument};
 use latentlabel_common::{metrics as common_metrics, split, OutRecord, ServiceContext};
 use latentlabel_lda::{coherence, Document, OnlineLda, Vocabulary, FLOPS_PER_PAIR};
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -116,6 +116,23 @@ impl Trainer {
                 )
             }
         };
+        if snapshot_version > 0 {
+            let path = format!(
+                "{}/manifest.json",
+                snapshot::snapshot_dir(&config.model_name, snapshot_version)
+            );
+            match ctx
+                .storage
+                .get_json::<snapshot::SnapshotManifest>(&path)
+                .await
+            {
+                Ok(m) => metrics::export_snapshot(m.version, m.created_at_ms, &m.evaluation),
+                Err(e) => tracing::warn!(
+                    error = format!("{e:#}"),
+                    "newest snapshot's manifest unreadable; its metrics start unknown"
+                ),
+            }
+        }
         metrics::DOCS_SEEN.inc_by(model.docs_seen());
         metrics::UPDATES.inc_by(model.updates());
         metrics::VOCABULARY.set(vocabulary.len() as i64);
@@ -357,17 +374,7 @@ impl Trainer {
             )],
         )
         .await?;
-        metrics::MODEL_VERSION.set(version as i64);
-        metrics::LAST_SNAPSHOT.set(now_ms() as f64 / 1000.0);
-        if let Some(p) = evaluation.heldout_perplexity {
-            metrics::PERPLEXITY.set(p);
-        }
-        if let Some(n) = evaluation.npmi {
-            metrics::COHERENCE.with_label_values(&["npmi"]).set(n);
-        }
-        if let Some(u) = evaluation.umass {
-            metrics::COHERENCE.with_label_values(&["umass"]).set(u);
-        }
+        metrics::export_snapshot(version, manifest.created_at_ms, &evaluation);
         tracing::info!(
             version,
             docs_seen = self.model.docs_seen(),
