@@ -53,6 +53,10 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         tune_for_demo(&mut config);
     }
     let demo_tokens = ensure_annotators(&mut config, args.demo);
+    // The broker is new every time, the data directory is not: an earlier run's checkpoint
+    // makes the trainer resume, and it does not train again on documents it has seen (by
+    // id), so a repeated demo looks stuck unless the user knows.
+    let resumed = args.data_dir.join("checkpoints").is_dir();
     let options = EmbeddedOptions {
         data_dir: args.data_dir.clone(),
         http_addr: args.http_addr.clone(),
@@ -61,6 +65,14 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     };
     let pipeline = start_embedded(&options, config, shutdown.clone()).await?;
     print_banner(&pipeline, &demo_tokens);
+    if resumed && args.demo {
+        println!(
+            "note: {} holds an earlier run's checkpoints; the services resume from them, and the \
+             trainer skips documents it has already trained on (the demo's ids repeat). Pass a \
+             new --data-dir for a fresh demo.",
+            args.data_dir.display()
+        );
+    }
     if args.demo {
         start_demo(
             &pipeline.ctx,
