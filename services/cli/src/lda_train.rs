@@ -319,12 +319,8 @@ fn read_jsonl(
     let tokenizer = Tokenizer::new(config.clone())?;
     let mut docs = Vec::new();
     let mut labels = Vec::new();
-    for line in crate::produce::read_lines(path)? {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let doc = crate::produce::parse_line(&line)?;
+    for doc in crate::produce::read_documents(path)? {
+        let doc = doc?;
         let processed = tokenizer.process(&doc.text);
         let mut pairs = Vec::with_capacity(processed.terms.len());
         for (w, c) in processed.terms {

@@ -63,13 +63,8 @@ pub async fn run(args: ProduceArgs) -> anyhow::Result<()> {
         let limit = args.docs.unwrap_or(usize::MAX);
         // Without --shuffle only the first --docs lines are read.
         let take = if args.shuffle { usize::MAX } else { limit };
-        let mut docs: Vec<RawDocument> = read_lines(path)?
+        let mut docs: Vec<RawDocument> = read_documents(path)?
             .take(take)
-            .filter_map(|line| match line {
-                Ok(l) if l.trim().is_empty() => None,
-                Ok(l) => Some(parse_line(&l)),
-                Err(e) => Some(Err(e)),
-            })
             .collect::<anyhow::Result<_>>()?;
         if args.shuffle {
             // Corpora such as 20 Newsgroups are sorted by label; a prefix of a shuffle is a sample.
@@ -124,6 +119,21 @@ pub fn read_lines(
     Ok(Box::new(reader.lines().enumerate().map(move |(i, l)| {
         l.with_context(|| format!("reading {shown} line {}", i + 1))
     })))
+}
+
+/// The documents of a JSONL file (plain or gzipped), skipping blank lines; a line that does
+/// not parse is an error naming the file and line.
+pub fn read_documents(
+    path: &PathBuf,
+) -> anyhow::Result<impl Iterator<Item = anyhow::Result<RawDocument>>> {
+    let shown = path.display().to_string();
+    Ok(read_lines(path)?
+        .enumerate()
+        .filter_map(move |(i, line)| match line {
+            Ok(l) if l.trim().is_empty() => None,
+            Ok(l) => Some(parse_line(&l).with_context(|| format!("{shown} line {}", i + 1))),
+            Err(e) => Some(Err(e)),
+        }))
 }
 
 /// A JSONL line as a RawDocument: `id` and `text` as named, everything else into metadata.
@@ -201,4 +211,31 @@ pub async fn send_documents(
     }
     bar.finish_and_clear();
     Ok(sent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_documents_skips_blank_lines_and_names_the_bad_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("docs.jsonl");
+        std::fs::write(
+            &path,
+            "{\"id\": 7, \"text\": \"a b\", \"label\": \"x\"}\n\n{\"text\": \"c\"}\nnot json\n",
+        )
+        .expect("write");
+        let docs: Vec<anyhow::Result<RawDocument>> = read_documents(&path).expect("open").collect();
+        assert_eq!(docs.len(), 3);
+        let first = docs[0].as_ref().expect("line 1 parses");
+        assert_eq!(first.id.as_deref(), Some("7"));
+        assert_eq!(first.metadata.get("label").map(String::as_str), Some("x"));
+        assert!(docs[1].is_ok());
+        let err = format!("{:#}", docs[2].as_ref().expect_err("line 4 is not JSON"));
+        assert!(
+            err.contains("docs.jsonl line 4: not a JSON object"),
+            "{err}"
+        );
+    }
 }
