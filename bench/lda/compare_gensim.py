@@ -466,9 +466,10 @@ def main():
             bench_corpus(name, docword, vocab, binary, tmp, args, rows)
 
     print()
-    print("| corpus | K | implementation | train s | docs/s | tokens/s | speed-up vs gensim | "
-          "held-out perplexity | vs gensim | in-vocab doc perplexity | vs gensim | NPMI | UMass | live words |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| corpus | K | implementation | train s | runs s (fastest-slowest) | docs/s | tokens/s | "
+          "speed-up vs gensim | held-out perplexity | vs gensim | in-vocab doc perplexity | vs gensim | "
+          "NPMI | UMass | live words |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     verdicts = []
     for r in rows:
         g = next(x for x in rows if x["corpus"] == r["corpus"] and x["k"] == r["k"]
@@ -476,7 +477,9 @@ def main():
         speedup = r["docs_per_s"] / g["docs_per_s"]
         dppl = 100 * (r["perplexity"] / g["perplexity"] - 1)
         ddoc = 100 * (r["iv_perplexity"] / g["iv_perplexity"] - 1)
-        print(f"| {r['corpus']} | {r['k']} | {r['impl']} | {r['seconds']:.2f} | {r['docs_per_s']:.0f} | "
+        runs = r.get("all_seconds") or [r["seconds"]]
+        print(f"| {r['corpus']} | {r['k']} | {r['impl']} | {r['seconds']:.2f} | "
+              f"{min(runs):.3f}-{max(runs):.3f} | {r['docs_per_s']:.0f} | "
               f"{r['tokens_per_s']:.0f} | {speedup:.1f}x | {r['perplexity']:.6g} | {dppl:+.2f}% | "
               f"{r['iv_perplexity']:.6g} | {ddoc:+.2f}% | {r['npmi']:.4f} | {r['umass']:.3f} | {r['live_words']} |")
         if r["impl"].startswith("latentlabel"):
@@ -486,6 +489,20 @@ def main():
                             f"(target >= 20x: {'met' if speed_ok else 'NOT met'}); perplexity "
                             f"{dppl:+.2f}% / in-vocab {ddoc:+.2f}% vs gensim "
                             f"(target <= +1%: {'met' if ppl_ok else 'NOT met'})")
+    # Scaling target: 2 threads >= 1.7x 1 thread. Medians decide; the fastest runs show what
+    # the code does when the VM is quiet (single runs here swing by up to 25 %).
+    for r in rows:
+        if not r["impl"].startswith("latentlabel 2 threads"):
+            continue
+        label = r["impl"][len("latentlabel 2 threads"):]
+        one = next((x for x in rows if x["corpus"] == r["corpus"] and x["k"] == r["k"]
+                    and x["impl"] == "latentlabel 1 thread" + label), None)
+        if one is None:
+            continue
+        ratio = one["seconds"] / r["seconds"]
+        fastest = min(one.get("all_seconds") or [one["seconds"]]) / min(r.get("all_seconds") or [r["seconds"]])
+        verdicts.append(f"{r['corpus']} K={r['k']} latentlabel{label} 2 threads vs 1: {ratio:.2f}x by medians, "
+                        f"{fastest:.2f}x by fastest runs (target >= 1.7x: {'met' if ratio >= 1.7 else 'NOT met'})")
     for r in rows:
         if not r["impl"].startswith("latentlabel 1 thread"):
             continue
