@@ -414,11 +414,19 @@ fn rebuild_active(alpha: &[f32], k: usize, ws: &mut Workspace) {
 #[inline(always)]
 fn update_theta<M: MulAdd>(ws: &mut Workspace, k: usize, psi_alpha_max: f32) {
     let psi_total = digamma_with::<M>(lane_sum(&ws.gamma));
+    let m = ws.active.len();
+    // Over whole vectors: padded with gamma = 1 (a finite digamma), the padding's theta is
+    // computed and dropped. Over `m` alone the last `m mod 16` topics took a scalar
+    // digamma and exp each, about as long as the vectorised body.
+    let padded = m.next_multiple_of(2 * LANES);
+    ws.gamma_c.resize(padded, 1.0);
+    ws.theta_c.resize(padded, 0.0);
     for (th, &g) in ws.theta_c.iter_mut().zip(&ws.gamma_c) {
         *th = exp_with::<M>(digamma_with::<M>(g) - psi_total);
     }
+    ws.gamma_c.truncate(m);
+    ws.theta_c.truncate(m);
     let theta = &mut ws.theta.as_flattened_mut()[..k];
-    let m = ws.active.len();
     if m < k && psi_alpha_max - psi_total > FLUSH_LN {
         // `active` ascends: walk it beside the topics.
         let mut j = 0;
