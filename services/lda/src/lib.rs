@@ -66,16 +66,24 @@
 //!   of lambda and recompute exp(E[log beta]) for all of them at every update.
 //!
 //! # Performance
-//! Inner loops are written over 8-lane chunks of a topic dimension padded to a multiple of 8
-//! and compiled twice (baseline and AVX2+FMA, chosen at run time). Each document's rows of
-//! exp(E[log beta]) are gathered into one contiguous block, and each E-step iteration makes a
-//! single fused pass over it (phinorm dot product and the gamma accumulation together).
-//! Topics whose exp(E[log theta]) has flushed to exactly 0 add nothing to either product, so
-//! they are dropped from the block (compacted when a quarter of the width goes) and from the
-//! digamma/exp updates; only the summation order of phinorm changes.
-//! The batch's E-step runs on the model's rayon pool; sufficient statistics are then added
-//! per word block in document order, so lambda is bit-identical for any thread count. Per-update buffers are
-//! reused between updates: freshly allocated, their pages fault in serially.
+//! - **Compiled three times, chosen at run time.** Inner loops are written over 8-lane chunks
+//!   of a topic dimension padded to a multiple of 8, and compiled for the baseline, AVX2+FMA
+//!   and AVX-512; the AVX levels compute the same bits.
+//! - **The E-step works on a topic-major block.** Each document's rows of exp(E[log beta])
+//!   are gathered into the block (8 x 8 register transposes). Each iteration makes one pass
+//!   over it per tile of words: phinorm down the active topics, one division, then the
+//!   accumulations.
+//!   - Topics whose exp(E[log theta]) has flushed to exactly 0 add nothing to either
+//!     product. They are skipped through an index list of active topics, and digamma/exp run
+//!     over the active ones only, padded to whole vectors.
+//!   - Only the summation order of phinorm differs from gensim's.
+//! - **The batch's E-step runs on the model's rayon pool.** Each document's result depends
+//!   only on its position, so lambda is bit-identical for any thread count.
+//! - **Only the batch's words are touched.**
+//!   - The M-step consumes the sufficient statistics a block of batch words at a time,
+//!     straight into lambda (no batch-sized statistics matrix).
+//!   - Per-update buffers are reused between updates, because fresh pages are slow to fault in.
+//! - Measurements and what was tried: `bench/lda/RESULTS.md`.
 
 pub mod batch;
 mod bound;
