@@ -115,6 +115,27 @@ pub(crate) fn estep(
     want_cphi: bool,
     ws: &mut Workspace,
 ) -> EStepInfo {
+    let info = estep_dispatch(p, doc, gamma_init, want_cphi, ws);
+    // Workspaces live as long as their threads. One huge document (ingest admits 1 MiB of
+    // text: tens of thousands of distinct words, tens of MB of block) must not pin that much
+    // memory per thread for good; a block this large is rare enough to allocate each time.
+    if ws.block.capacity() > KEEP_BLOCK_FLOATS {
+        ws.block = Vec::new();
+    }
+    info
+}
+
+/// The largest E-step block a workspace keeps between documents: 4 MB, e.g. a document of
+/// ~10,000 distinct words at K = 100.
+const KEEP_BLOCK_FLOATS: usize = 1 << 20;
+
+fn estep_dispatch(
+    p: &EStepParams<'_>,
+    doc: &Document,
+    gamma_init: &[f32],
+    want_cphi: bool,
+    ws: &mut Workspace,
+) -> EStepInfo {
     #[cfg(target_arch = "x86_64")]
     if simd::has_avx512() {
         // SAFETY: the CPU supports AVX2, FMA and AVX-512F/VL/BW/DQ (checked just above).
@@ -643,6 +664,36 @@ mod tests {
                 }))
             })
             .collect()
+    }
+
+    /// A document whose block exceeds `KEEP_BLOCK_FLOATS` gets its answer like any other, and
+    /// its block is not kept by the workspace; an ordinary one's is.
+    #[test]
+    fn workspace_does_not_keep_a_huge_block() {
+        let (k, v) = (64, 20_000);
+        let mut r = ChaCha8Rng::seed_from_u64(9);
+        let lambda = random_lambda(k, v, &mut r);
+        let topics = ExpElogbeta::from_lambda(&lambda);
+        let alpha = vec![1.0 / k as f32; k];
+        let p = EStepParams {
+            topics: &topics,
+            alpha: &alpha,
+            max_iterations: 3,
+            gamma_threshold: 1e-3,
+            accelerate: false,
+        };
+        let init = vec![1.0f32; k];
+        let huge = Document::from_pairs((0..v as u32).map(|w| (w, 1.0)));
+        let small = Document::from_pairs((0..300).map(|w| (w, 2.0)));
+        assert!(k * v > KEEP_BLOCK_FLOATS);
+        let mut ws = Workspace::default();
+        let info = estep(&p, &huge, &init, true, &mut ws);
+        assert_eq!(info.iterations, 3);
+        assert_eq!(ws.cphi.len(), v, "the huge document's results are there");
+        assert!(ws.gamma.iter().all(|g| g.is_finite()));
+        assert_eq!(ws.block.capacity(), 0, "its block was released");
+        estep(&p, &small, &init, true, &mut ws);
+        assert!(ws.block.capacity() >= k * 300, "an ordinary block is kept");
     }
 
     /// Dropping topics (and bringing them back when alpha is large, or when an extrapolated
