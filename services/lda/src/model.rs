@@ -502,8 +502,8 @@ thread_local! {
 /// The batch's words are a bitset over the vocabulary plus a running count per 64-bit word,
 /// so membership and rank are two loads from tables that stay in L1 (11 KB for the 87k words
 /// of 20 Newsgroups) and the sorted word list falls out of one scan. A rank table of V
-/// `u32`s (350 KB there) missed the cache on nearly every token: ~0.2 ms per mini-batch,
-/// on one thread. Documents then map in parallel.
+/// `u32`s (350 KB there) is read at random once per token; against it this function took
+/// 15 % less time on 20 Newsgroups (8.8 -> 7.5 ms per pass). Documents then map in parallel.
 fn localize(batch: &[Document], num_words: usize) -> (Vec<u32>, Vec<Document>) {
     let mut bits = vec![0u64; num_words.div_ceil(64)];
     for d in batch {
