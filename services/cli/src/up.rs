@@ -65,15 +65,15 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     };
     let pipeline = start_embedded(&options, config, shutdown.clone()).await?;
     print_banner(&pipeline, &demo_tokens);
-    if resumed && args.demo {
-        println!(
-            "note: {} holds an earlier run's checkpoints; the services resume from them, and the \
-             trainer skips documents it has already trained on (the demo's ids repeat). Pass a \
-             new --data-dir for a fresh demo.",
-            args.data_dir.display()
-        );
-    }
     if args.demo {
+        if resumed {
+            println!(
+                "note: {} holds an earlier run's checkpoints; the services resume from them, and \
+                 the trainer skips documents it has already trained on (the demo's ids repeat). \
+                 Pass a new --data-dir for a fresh demo.",
+                args.data_dir.display()
+            );
+        }
         start_demo(
             &pipeline.ctx,
             &pipeline.base_url,

@@ -56,9 +56,9 @@ fn main() -> Result<()> {
     for (i, chunk) in corpus.chunks(config.batch_size).enumerate() {
         let batch_start = Instant::now();
         let stats = model.update(chunk);
-        iterations += stats.mean_iterations * stats.docs as f64;
+        let evaluations = stats.mean_iterations * stats.docs as f64;
+        iterations += evaluations;
         if per_batch {
-            let evaluations = stats.mean_iterations * stats.docs as f64;
             println!(
                 "batch {i} seconds {:.4} estep_seconds {:.4} mean_iterations {:.1} \
                  pairs_per_evaluation {:.0} estep_gflops {:.1}",

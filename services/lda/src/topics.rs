@@ -56,8 +56,9 @@ impl ExpElogbeta {
     }
 
     /// Builds `rows` rows, row i from its K lambda values as `lambda_row(i, out)` writes
-    /// them (all K of them: `buffer` is reused without clearing), with the same per-word scaling as [`Self::from_lambda`] (`psi_total` is
-    /// psi(sum_w lambda_kw) per topic). In parallel over row blocks on the current pool.
+    /// them (all K of them: `buffer` is reused without clearing), with the same per-word
+    /// scaling as [`Self::from_lambda`] (`psi_total` is psi(sum_w lambda_kw) per topic). In
+    /// parallel over row blocks on the current pool.
     ///
     /// `buffer` is storage to reuse (see [`Self::into_buffer`]): a fresh multi-megabyte
     /// allocation per mini-batch costs page faults that do not parallelise.
